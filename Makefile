@@ -1,0 +1,54 @@
+# The two commands: `make run` serves the site on the embedded default; `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PG_URL ?= postgres://postgres@127.0.0.1:5432/authproject
+REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: run test test-embedded test-services lint bench bench-quick clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/activate
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+run: $(VENV)/.installed
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput -v0
+	$(BIN)/python manage.py demo_account
+	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/python manage.py makemigrations --check --dry-run > /dev/null
+
+# Pass 1: the embedded default (SQLite + local-memory cache).
+test-embedded: $(VENV)/.installed
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest -m "not services" -p no:cacheprovider
+
+# Pass 2: PostgreSQL + Redis (a throw-away test database; Redis database 15).
+test-services: $(VENV)/.installed
+	@if ! $(BIN)/python scripts/services_up.py "$(PG_URL)" "$(REDIS_TEST_URL)"; then \
+	  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
+	  echo "!!! PostgreSQL or Redis is unreachable: the PostgreSQL + Redis pass did NOT run."; \
+	  echo "!!! Start them (see README) and run make test again."; \
+	  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
+	  if [ -n "$$CI" ]; then exit 1; fi; \
+	else \
+	  DATABASE_URL="$(PG_URL)" REDIS_URL="$(REDIS_TEST_URL)" $(BIN)/pytest -p no:cacheprovider; \
+	fi
+
+test: lint test-embedded test-services
+
+bench: $(VENV)/.installed
+	$(BIN)/python bench/run.py
+
+bench-quick: $(VENV)/.installed
+	$(BIN)/python bench/run.py --quick
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,56 @@
+"""The accounts app's settings: one object, defaults overridable through settings.ACCOUNTS."""
+
+from typing import Any
+
+from django.conf import settings
+from django.core.signals import setting_changed
+
+DEFAULTS: dict[str, Any] = {
+    # How many proxies in front of the app append to X-Forwarded-For (0: use REMOTE_ADDR).
+    "TRUSTED_PROXY_COUNT": 0,
+    # A session's last_activity/IP/user agent are written at most this often (seconds).
+    "SESSION_ACTIVITY_INTERVAL": 60,
+    # An API sign-in family never outlives this, however often it is refreshed (seconds).
+    "FAMILY_ABSOLUTE_LIFETIME": 60 * 60 * 24 * 30,
+    # Each process re-reads the revocation generation at most this long after the last read
+    # (seconds); this bounds how late another server sees a revocation.
+    "REVOCATION_POLL_INTERVAL": 0.5,
+    # Each process also compares with the database this often, whatever Redis says, so a
+    # revocation whose Redis publish was lost is still seen (seconds).
+    "REVOCATION_RECONCILE_INTERVAL": 5.0,
+    # Cache alias holding the published revocation generation.
+    "REVOCATION_CACHE_ALIAS": "default",
+    # Verified access tokens remembered per process (exact token string to claims).
+    "VERIFIED_TOKEN_CACHE_SIZE": 10_000,
+    # Longest stored user-agent string.
+    "USER_AGENT_MAX_LENGTH": 512,
+}
+
+
+class AccountsSettings:
+    """Read settings.ACCOUNTS lazily, falling back to DEFAULTS."""
+
+    def __init__(self) -> None:
+        self._cached: dict[str, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"Invalid accounts setting: {name!r}")
+        if name not in self._cached:
+            user = getattr(settings, "ACCOUNTS", {})
+            self._cached[name] = user.get(name, DEFAULTS[name])
+        return self._cached[name]
+
+    def reload(self) -> None:
+        self._cached.clear()
+
+
+accounts_settings = AccountsSettings()
+
+
+def _reload(*, setting: str, **kwargs: Any) -> None:
+    if setting == "ACCOUNTS":
+        accounts_settings.reload()
+
+
+setting_changed.connect(_reload, dispatch_uid="accounts.conf.reload")

@@ -1,0 +1,216 @@
+"""The only code that revokes credentials: browser sessions, API sign-in families, whole users.
+
+Every function runs in one transaction, writes a RevocationEvent, and bumps the
+revocation generation so every app server stops accepting the revoked access
+tokens within the poll interval (see revocation_state).
+"""
+
+import uuid
+from collections.abc import Iterable
+from importlib import import_module
+from typing import Any
+
+from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
+from django.core.cache import caches
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+from accounts import selectors
+from accounts.models import AccessCutoff, RevocationEvent, Session, SignInFamily
+from accounts.services.revocation_state import bump_generation
+
+Action = RevocationEvent.Action
+
+
+@transaction.atomic
+def session_revoke(
+    *, session: Session, actor: Any = None, reason: str = "", ip: str | None = None
+) -> RevocationEvent:
+    """End one browser session: its row and its cache entry go through the session engine."""
+    _session_store_class()(session.session_key).delete()
+    return _record(
+        action=Action.SESSION,
+        user_id=session.user_id,
+        target=str(session.public_id),
+        count=1,
+        actor=actor,
+        reason=reason,
+        ip=ip,
+    )
+
+
+def credential_revoke(
+    *, user: Any, credential_id: str, actor: Any = None, reason: str = "", ip: str | None = None
+) -> RevocationEvent | None:
+    """Revoke one of the user's own sessions or sign-ins by its public id; None if not theirs."""
+    try:
+        uuid.UUID(str(credential_id))
+    except ValueError:
+        return None
+    session = selectors.session_get(user=user, public_id=credential_id)
+    if session is not None:
+        return session_revoke(session=session, actor=actor, reason=reason, ip=ip)
+    family = selectors.family_get(user=user, family_id=credential_id)
+    if family is not None:
+        return family_revoke(family=family, actor=actor, reason=reason, ip=ip)
+    return None
+
+
+@transaction.atomic
+def family_revoke(
+    *, family: SignInFamily, actor: Any = None, reason: str = "", ip: str | None = None
+) -> RevocationEvent | None:
+    """End one API sign-in: blacklist its refresh tokens and refuse its access tokens.
+
+    Return None when the family was already revoked.
+    """
+    if not _revoke_families(SignInFamily.objects.filter(pk=family.pk), reason=reason):
+        return None
+    family.refresh_from_db(fields=["revoked_at", "revoke_reason"])
+    return _record(
+        action=Action.FAMILY,
+        user_id=family.user_id,
+        target=str(family.pk),
+        count=1,
+        actor=actor,
+        reason=reason,
+        ip=ip,
+    )
+
+
+@transaction.atomic
+def refresh_tokens_blacklist(
+    *, tokens: Iterable[OutstandingToken], actor: Any = None, reason: str = "", ip: str | None = None
+) -> list[RevocationEvent]:
+    """Blacklist refresh tokens; each token's whole sign-in family is revoked with it."""
+    token_ids = [t.pk for t in tokens]
+    _blacklist(OutstandingToken.objects.filter(pk__in=token_ids))
+    events = []
+    families = SignInFamily.objects.filter(token_links__token_id__in=token_ids, revoked_at__isnull=True)
+    for family in families.distinct():
+        _revoke_families(SignInFamily.objects.filter(pk=family.pk), reason=reason)
+        events.append(
+            _record(
+                action=Action.TOKEN,
+                user_id=family.user_id,
+                target=str(family.pk),
+                count=1,
+                actor=actor,
+                reason=reason,
+                ip=ip,
+            )
+        )
+    return events
+
+
+@transaction.atomic
+def user_sign_out_everywhere(
+    *, user: Any, actor: Any = None, reason: str = "", ip: str | None = None
+) -> RevocationEvent:
+    """End every session and sign-in of the user and refuse every access token issued before now."""
+    now = timezone.now()
+    count = _delete_sessions(Session.objects.filter(user=user))
+    count += _revoke_families(SignInFamily.objects.filter(user=user), reason=reason)
+    AccessCutoff.objects.update_or_create(user=user, defaults={"not_before": now})
+    return _record(
+        action=Action.EVERYWHERE,
+        user_id=user.pk,
+        target="",
+        count=count,
+        actor=actor,
+        reason=reason,
+        ip=ip,
+    )
+
+
+@transaction.atomic
+def user_sign_out_others(
+    *,
+    user: Any,
+    keep_session_key: str | None = None,
+    keep_family_id: Any = None,
+    actor: Any = None,
+    reason: str = "",
+    ip: str | None = None,
+) -> RevocationEvent:
+    """End every session and sign-in of the user except the current credential."""
+    sessions = Session.objects.filter(user=user)
+    if keep_session_key:
+        sessions = sessions.exclude(session_key=keep_session_key)
+    families = SignInFamily.objects.filter(user=user)
+    if keep_family_id:
+        families = families.exclude(pk=keep_family_id)
+    count = _delete_sessions(sessions) + _revoke_families(families, reason=reason)
+    return _record(
+        action=Action.OTHERS,
+        user_id=user.pk,
+        target="",
+        count=count,
+        actor=actor,
+        reason=reason,
+        ip=ip,
+    )
+
+
+def refresh_token_consume(token: OutstandingToken) -> bool:
+    """Blacklist a refresh token being rotated; False when it was already used.
+
+    Run inside the rotating transaction, after locking the token row: the unique
+    BlacklistedToken row is the claim, so of two concurrent rotations one wins.
+    """
+    _, created = BlacklistedToken.objects.get_or_create(token=token)
+    return created
+
+
+def _revoke_families(families: QuerySet[SignInFamily], *, reason: str) -> int:
+    """Mark active families revoked and blacklist their refresh tokens; return how many."""
+    ids = list(families.filter(revoked_at__isnull=True).values_list("pk", flat=True))
+    if not ids:
+        return 0
+    SignInFamily.objects.filter(pk__in=ids, revoked_at__isnull=True).update(
+        revoked_at=timezone.now(), revoke_reason=reason[:200]
+    )
+    _blacklist(OutstandingToken.objects.filter(family_link__family_id__in=ids))
+    return len(ids)
+
+
+def _blacklist(tokens: QuerySet[OutstandingToken]) -> None:
+    fresh = tokens.filter(blacklistedtoken__isnull=True).values_list("pk", flat=True)
+    BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token_id=pk) for pk in fresh], ignore_conflicts=True
+    )
+
+
+def _delete_sessions(sessions: QuerySet[Session]) -> int:
+    """Delete session rows and, with the cached_db engine, their cache entries."""
+    keys = list(sessions.values_list("session_key", flat=True))
+    if not keys:
+        return 0
+    Session.objects.filter(session_key__in=keys).delete()
+    prefix = getattr(_session_store_class(), "cache_key_prefix", None)
+    if prefix:
+        caches[settings.SESSION_CACHE_ALIAS].delete_many([prefix + k for k in keys])
+    return len(keys)
+
+
+def _session_store_class() -> type[SessionBase]:
+    return import_module(settings.SESSION_ENGINE).SessionStore
+
+
+def _record(
+    *, action: str, user_id: Any, target: str, count: int, actor: Any, reason: str, ip: str | None
+) -> RevocationEvent:
+    bump_generation()
+    actor_id = getattr(actor, "pk", None) if getattr(actor, "is_authenticated", False) else None
+    return RevocationEvent.objects.create(
+        action=action,
+        user_id=user_id,
+        target=target,
+        count=count,
+        actor_id=actor_id,
+        reason=reason[:200],
+        ip=ip,
+    )

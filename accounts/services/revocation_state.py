@@ -1,0 +1,147 @@
+"""Revocation state as each process sees it: the database is the truth, Redis the fast path.
+
+Every revocation bumps a generation counter in the database and, once committed,
+publishes it to the cache. Each process keeps a snapshot of the revoked sign-in
+families and "signed out everywhere" cutoffs of the last access-token lifetime,
+and checks at most REVOCATION_POLL_INTERVAL after its last check whether the
+generation moved (one cache GET, or a database read when the cache has nothing
+or is down). So a check is a few dictionary lookups, and a revocation made on
+any server is honoured everywhere within the poll interval plus one reload.
+"""
+
+import threading
+import time
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+from django.core.cache import BaseCache, caches
+from django.db import transaction
+from django.utils import timezone
+from rest_framework_simplejwt import settings as jwt_settings
+
+from accounts.conf import accounts_settings
+from accounts.models import AccessCutoff, RevocationGeneration, SignInFamily
+
+GENERATION_KEY = "accounts:revocation:generation"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    db_generation: int
+    published: int | None  # the cache value this snapshot answers to
+    families: frozenset[str]
+    cutoffs: dict[str, int]  # user id -> epoch seconds; tokens issued before are refused
+    checked_at: float
+    reconciled_at: float
+
+
+class RevocationState:
+    """One process's view of the revocation state."""
+
+    def __init__(self) -> None:
+        self._snapshot: Snapshot | None = None
+        self._lock = threading.Lock()
+
+    def is_access_revoked(self, *, family_id: str, user_id: str, issued_at: int) -> bool:
+        snap = self._snapshot
+        if snap is None or time.monotonic() - snap.checked_at >= accounts_settings.REVOCATION_POLL_INTERVAL:
+            snap = self._refresh(snap)
+        if family_id in snap.families:
+            return True
+        cutoff = snap.cutoffs.get(user_id)
+        return cutoff is not None and issued_at < cutoff
+
+    def invalidate(self) -> None:
+        """Drop the snapshot so this process reloads on its next check."""
+        self._snapshot = None
+
+    def _refresh(self, seen: Snapshot | None) -> Snapshot:
+        with self._lock:
+            if self._snapshot is not seen and self._snapshot is not None:
+                return self._snapshot  # another thread refreshed meanwhile
+            now = time.monotonic()
+            published = _read_published()
+            if seen is not None and published is not None and published == seen.published:
+                if now - seen.reconciled_at < accounts_settings.REVOCATION_RECONCILE_INTERVAL:
+                    snap = replace(seen, checked_at=now)
+                elif _db_generation() == seen.db_generation:
+                    snap = replace(seen, checked_at=now, reconciled_at=now)
+                else:
+                    snap = _load(published, now)
+            elif published is None and seen is not None and _db_generation() == seen.db_generation:
+                # Cache empty or down: the database says nothing changed.
+                snap = replace(seen, checked_at=now, reconciled_at=now)
+                _restore_published(seen.db_generation)
+            else:
+                snap = _load(published, now)
+                if published is None:
+                    _restore_published(snap.db_generation)
+            self._snapshot = snap
+            return snap
+
+
+state = RevocationState()
+
+
+def bump_generation() -> int:
+    """Count one revocation (inside the revoking transaction) and publish it after commit."""
+    RevocationGeneration.objects.get_or_create(pk=1)
+    gen = RevocationGeneration.objects.select_for_update().get(pk=1)
+    gen.value += 1
+    gen.save(update_fields=["value"])
+    value = gen.value
+    # Invalidate now (so this connection's own next check sees it, even inside a test
+    # transaction) and again after commit; publish only once others can read the rows.
+    state.invalidate()
+    transaction.on_commit(lambda: _publish(value), robust=True)
+    return value
+
+
+def _publish(value: int) -> None:
+    state.invalidate()
+    cache = _cache()
+    if cache is not None:
+        cache.set(GENERATION_KEY, value, timeout=None)
+
+
+def _restore_published(value: int) -> None:
+    """Put the generation back into an emptied cache, so the fast path resumes by itself."""
+    cache = _cache()
+    if cache is not None:
+        cache.add(GENERATION_KEY, value, timeout=None)
+
+
+def _cache() -> BaseCache | None:
+    alias = accounts_settings.REVOCATION_CACHE_ALIAS
+    return caches[alias] if alias else None
+
+
+def _read_published() -> int | None:
+    cache = _cache()
+    if cache is None:
+        return None
+    value = cache.get(GENERATION_KEY)  # None when missing or when the cache is down
+    return value if isinstance(value, int) else None
+
+
+def _db_generation() -> int:
+    value = RevocationGeneration.objects.filter(pk=1).values_list("value", flat=True).first()
+    return value or 0
+
+
+def _load(published: int | None, now: float) -> Snapshot:
+    db_generation = _db_generation()
+    s = jwt_settings.api_settings
+    leeway = s.LEEWAY if isinstance(s.LEEWAY, timedelta) else timedelta(seconds=s.LEEWAY or 0)
+    # Anything revoked longer ago than one access-token lifetime has no live access token left.
+    horizon = timezone.now() - s.ACCESS_TOKEN_LIFETIME - leeway - timedelta(seconds=1)
+    families = frozenset(
+        str(pk) for pk in SignInFamily.objects.filter(revoked_at__gte=horizon).values_list("pk", flat=True)
+    )
+    cutoffs = {
+        str(user_id): int(not_before.timestamp())
+        for user_id, not_before in AccessCutoff.objects.filter(not_before__gte=horizon).values_list(
+            "user_id", "not_before"
+        )
+    }
+    return Snapshot(db_generation, published, families, cutoffs, now, now)

@@ -1,0 +1,62 @@
+"""Automatic revocation: a password change or deactivation ends the user's other credentials."""
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models.signals import post_save, pre_save
+
+from accounts.audit import current_actor_and_ip, current_request
+from accounts.services import revocation
+
+WATCHED_FIELDS = {"password", "is_active"}
+
+
+def remember_credential_change(sender: Any, instance: Any, update_fields: Any = None, **kwargs: Any) -> None:
+    """pre_save: note whether this save changes the password or deactivates the user."""
+    instance._accounts_credential_change = None
+    if instance._state.adding or instance.pk is None:
+        return
+    if update_fields is not None and not WATCHED_FIELDS & set(update_fields):
+        return
+    old = sender._default_manager.filter(pk=instance.pk).values("password", "is_active").first()
+    if old is None:
+        return
+    if old["is_active"] and not instance.is_active:
+        instance._accounts_credential_change = "deactivated"
+    elif old["password"] != instance.password:
+        instance._accounts_credential_change = "password changed"
+
+
+def revoke_on_credential_change(sender: Any, instance: Any, **kwargs: Any) -> None:
+    """post_save: sign the user out everywhere, except the credential making the change."""
+    reason = getattr(instance, "_accounts_credential_change", None)
+    if reason is None:
+        return
+    instance._accounts_credential_change = None
+    actor, ip = current_actor_and_ip()
+    request = current_request()
+    if reason == "password changed" and actor is not None and str(actor.pk) == str(instance.pk):
+        auth = getattr(request, "auth", None)
+        keep_family = auth.get("sid") if hasattr(auth, "get") else None
+        session = getattr(request, "session", None)
+        keep_session = session.session_key if session is not None and not keep_family else None
+        revocation.user_sign_out_others(
+            user=instance,
+            keep_session_key=keep_session,
+            keep_family_id=keep_family,
+            actor=actor,
+            reason=reason,
+            ip=ip,
+        )
+    else:
+        revocation.user_sign_out_everywhere(user=instance, actor=actor, reason=reason, ip=ip)
+
+
+def connect() -> None:
+    user_model = get_user_model()
+    pre_save.connect(
+        remember_credential_change, sender=user_model, dispatch_uid="accounts.credential_change.pre"
+    )
+    post_save.connect(
+        revoke_on_credential_change, sender=user_model, dispatch_uid="accounts.credential_change.post"
+    )

@@ -1,0 +1,54 @@
+"""Request and response shapes of the token endpoints."""
+
+from rest_framework import serializers
+
+
+class CredentialsSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=4096, trim_whitespace=False)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False)
+
+
+class RefreshInputSerializer(serializers.Serializer):
+    refresh = serializers.CharField(max_length=8192)
+
+
+class TokenInputSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=8192)
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class EmptySerializer(serializers.Serializer):
+    pass
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField()
+
+
+class MeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    email = serializers.EmailField()
+
+
+class CredentialSerializer(serializers.Serializer):
+    """One browser session (kind "session") or API sign-in (kind "token")."""
+
+    id = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["session", "token"])
+    created = serializers.DateTimeField()
+    last_used = serializers.DateTimeField()
+    expires = serializers.DateTimeField()
+    ip = serializers.IPAddressField(allow_null=True)
+    user_agent = serializers.CharField(allow_blank=True)
+    device = serializers.CharField()
+    current = serializers.BooleanField()
+
+
+class RevokedCountSerializer(serializers.Serializer):
+    revoked = serializers.IntegerField()

@@ -1,0 +1,200 @@
+"""The JSON API: thin views over accounts' services and selectors."""
+
+from typing import Any
+
+from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth.models import update_last_login
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.exceptions import AuthenticationFailed, NotFound
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import TokenError
+
+from accounts import selectors
+from accounts.request_meta import client_ip, user_agent
+from accounts.services import families, revocation
+from accounts.services.revocation_state import state
+from accounts.tokens import FAMILY_CLAIM, AccessToken
+from api.serializers import (
+    CredentialSerializer,
+    CredentialsSerializer,
+    EmptySerializer,
+    ErrorSerializer,
+    MeSerializer,
+    RefreshInputSerializer,
+    RevokedCountSerializer,
+    TokenInputSerializer,
+    TokenPairSerializer,
+)
+
+ERRORS_401 = {400: ErrorSerializer, 401: ErrorSerializer}
+
+
+class TokenInvalid(AuthenticationFailed):
+    default_detail = "Token is invalid or expired"
+    default_code = "token_not_valid"
+
+
+class PublicTokenApi(APIView):
+    """Base of the token endpoints: no authentication, throttled, never cached."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    def get_authenticate_header(self, request: Request) -> str:
+        # A failed token check is a 401 with a challenge, not DRF's default 403.
+        return 'Bearer realm="api"'
+
+    @method_decorator(never_cache)
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().dispatch(request, *args, **kwargs)
+        response["Cache-Control"] = "no-store"  # RFC 6749 section 5.1
+        response["Pragma"] = "no-cache"
+        return response
+
+
+@extend_schema(request=CredentialsSerializer, responses={200: TokenPairSerializer, **ERRORS_401})
+class TokenObtainApi(PublicTokenApi):
+    """Sign in with username and password: starts an API sign-in family."""
+
+    throttle_scope = "token"
+
+    def post(self, request: Request) -> Response:
+        data = CredentialsSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        credentials = data.validated_data
+        user = authenticate(
+            request._request, username=credentials["username"], password=credentials["password"]
+        )
+        if user is None or not user.is_active:
+            raise AuthenticationFailed(
+                "No active account found with the given credentials", code="no_active_account"
+            )
+        pair = families.family_start(user=user, ip=client_ip(request), user_agent=user_agent(request))
+        update_last_login(None, user)
+        return Response({"access": pair.access, "refresh": pair.refresh})
+
+
+@extend_schema(request=RefreshInputSerializer, responses={200: TokenPairSerializer, **ERRORS_401})
+class TokenRefreshApi(PublicTokenApi):
+    """Exchange a refresh token for a new pair; a reused refresh token ends its whole sign-in."""
+
+    throttle_scope = "token"
+
+    def post(self, request: Request) -> Response:
+        data = RefreshInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            pair = families.family_rotate(raw_refresh=data.validated_data["refresh"])
+        except families.FamilyError as e:
+            raise TokenInvalid(str(e)) from e
+        return Response({"access": pair.access, "refresh": pair.refresh})
+
+
+@extend_schema(request=TokenInputSerializer, responses={200: EmptySerializer, **ERRORS_401})
+class TokenVerifyApi(PublicTokenApi):
+    """Check an access or refresh token: 401 when invalid, expired, blacklisted or revoked."""
+
+    def post(self, request: Request) -> Response:
+        data = TokenInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        raw = data.validated_data["token"]
+        try:
+            access = AccessToken(raw)
+        except TokenError:
+            access = None
+        if access is not None:
+            if state.is_access_revoked(
+                family_id=access[FAMILY_CLAIM], user_id=str(access["user_id"]), issued_at=access["iat"]
+            ):
+                raise TokenInvalid("Token has been revoked", code="token_revoked")
+            return Response({})
+        try:
+            families.refresh_check(raw_refresh=raw)
+        except families.FamilyError as e:
+            raise TokenInvalid(str(e)) from e
+        return Response({})
+
+
+@extend_schema(request=RefreshInputSerializer, responses={200: EmptySerializer, **ERRORS_401})
+class TokenBlacklistApi(PublicTokenApi):
+    """Sign out: end the refresh token's sign-in family, its access tokens included."""
+
+    def post(self, request: Request) -> Response:
+        data = RefreshInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            family = families.family_of_refresh(raw_refresh=data.validated_data["refresh"])
+        except families.FamilyError as e:
+            raise TokenInvalid(str(e)) from e
+        revocation.family_revoke(family=family, actor=family.user, reason="signed out", ip=client_ip(request))
+        return Response({})
+
+
+class MeApi(APIView):
+    @extend_schema(responses={200: MeSerializer, 401: ErrorSerializer})
+    def get(self, request: Request) -> Response:
+        user = get_user_model().objects.filter(pk=request.user.pk, is_active=True).first()
+        if user is None:
+            raise AuthenticationFailed("User not found", code="user_not_found")
+        return Response(MeSerializer(user).data)
+
+
+class MeSessionListApi(APIView):
+    @extend_schema(responses={200: CredentialSerializer(many=True), 401: ErrorSerializer})
+    def get(self, request: Request) -> Response:
+        session_key, family_id = _current_credential(request)
+        credentials = selectors.credential_list(
+            user=_user(request), current_session_key=session_key, current_family_id=family_id
+        )
+        return Response(CredentialSerializer(credentials, many=True).data)
+
+
+class MeSessionRevokeApi(APIView):
+    @extend_schema(request=None, responses={204: None, 401: ErrorSerializer, 404: ErrorSerializer})
+    def delete(self, request: Request, credential_id: Any) -> Response:
+        event = revocation.credential_revoke(
+            user=_user(request),
+            credential_id=str(credential_id),
+            actor=request.user,
+            reason="revoked by the user",
+            ip=client_ip(request),
+        )
+        if event is None:
+            raise NotFound("No such session or sign-in.")
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeSessionRevokeOthersApi(APIView):
+    @extend_schema(request=None, responses={200: RevokedCountSerializer, 401: ErrorSerializer})
+    def post(self, request: Request) -> Response:
+        session_key, family_id = _current_credential(request)
+        event = revocation.user_sign_out_others(
+            user=_user(request),
+            keep_session_key=session_key,
+            keep_family_id=family_id,
+            actor=request.user,
+            reason="signed out everywhere else",
+            ip=client_ip(request),
+        )
+        return Response({"revoked": event.count})
+
+
+def _user(request: Request) -> Any:
+    """Return a user instance for filtering: the session's user, or one keyed by the token's id."""
+    user_model = get_user_model()
+    if isinstance(request.user, user_model):
+        return request.user
+    return user_model(pk=request.user.pk)
+
+
+def _current_credential(request: Request) -> tuple[str | None, str | None]:
+    """Return (session key, family id) of the credential that authenticated this request."""
+    if hasattr(request.auth, "get"):
+        return None, request.auth.get(FAMILY_CLAIM)
+    return request.session.session_key, None
