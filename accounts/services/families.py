@@ -58,7 +58,7 @@ def family_rotate(*, raw_refresh: str) -> TokenPair:
     reused_family = None
     with transaction.atomic():
         outstanding = (
-            OutstandingToken.objects.select_for_update()
+            OutstandingToken.objects.select_for_update(of=("self",))
             .select_related("family_link__family")
             .filter(jti=token[jwt_settings.api_settings.JTI_CLAIM])
             .first()
