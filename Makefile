@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PG_URL ?= postgres://postgres@127.0.0.1:5432/authproject
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test test-embedded test-services lint bench bench-quick clean
+.PHONY: run test test-embedded test-services lint bench bench-quick clean browser
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,7 @@ test-embedded: $(VENV)/.installed
 	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest -m "not services" -p no:cacheprovider
 
 # Pass 2: PostgreSQL + Redis (a throw-away test database; Redis database 15).
-test-services: $(VENV)/.installed
+test-services: $(VENV)/.installed browser
 	@if ! $(BIN)/python scripts/services_up.py "$(PG_URL)" "$(REDIS_TEST_URL)"; then \
 	  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
 	  echo "!!! PostgreSQL or Redis is unreachable: the PostgreSQL + Redis pass did NOT run."; \
@@ -43,6 +43,16 @@ test-services: $(VENV)/.installed
 	fi
 
 test: lint test-embedded test-services
+
+# Debian's Chromium for the browser (e2e) tests; Playwright drives it, its own browser download is never used.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  $(SUDO) apt-get install -y -q chromium || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }; \
+	fi
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/run.py
