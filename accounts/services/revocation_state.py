@@ -10,9 +10,9 @@ any server is honoured everywhere within the poll interval plus one reload.
 """
 
 import threading
-import time
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from time import monotonic
 
 from django.core.cache import BaseCache, caches
 from django.db import transaction
@@ -30,7 +30,9 @@ class Snapshot:
     db_generation: int
     published: int | None  # the cache value this snapshot answers to
     families: frozenset[str]
-    cutoffs: dict[str, int]  # user id -> epoch seconds; tokens issued before are refused
+    # user id -> epoch seconds (fractional): a token whose whole-second `iat` is before it
+    # may have been issued before the cutoff, so it is refused.
+    cutoffs: dict[str, float]
     checked_at: float
     reconciled_at: float
 
@@ -44,7 +46,7 @@ class RevocationState:
 
     def is_access_revoked(self, *, family_id: str, user_id: str, issued_at: int) -> bool:
         snap = self._snapshot
-        if snap is None or time.monotonic() - snap.checked_at >= accounts_settings.REVOCATION_POLL_INTERVAL:
+        if snap is None or monotonic() - snap.checked_at >= accounts_settings.REVOCATION_POLL_INTERVAL:
             snap = self._refresh(snap)
         if family_id in snap.families:
             return True
@@ -59,7 +61,7 @@ class RevocationState:
         with self._lock:
             if self._snapshot is not seen and self._snapshot is not None:
                 return self._snapshot  # another thread refreshed meanwhile
-            now = time.monotonic()
+            now = monotonic()
             published = _read_published()
             if seen is not None and published is not None and published == seen.published:
                 if now - seen.reconciled_at < accounts_settings.REVOCATION_RECONCILE_INTERVAL:
@@ -139,7 +141,7 @@ def _load(published: int | None, now: float) -> Snapshot:
         str(pk) for pk in SignInFamily.objects.filter(revoked_at__gte=horizon).values_list("pk", flat=True)
     )
     cutoffs = {
-        str(user_id): int(not_before.timestamp())
+        str(user_id): not_before.timestamp()
         for user_id, not_before in AccessCutoff.objects.filter(not_before__gte=horizon).values_list(
             "user_id", "not_before"
         )
