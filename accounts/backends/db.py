@@ -1,5 +1,6 @@
 """Database session engine storing sessions in accounts.Session with owner and device."""
 
+import re
 from typing import Any
 
 from django.contrib.auth import SESSION_KEY, get_user_model
@@ -7,6 +8,8 @@ from django.contrib.sessions.backends.db import SessionStore as DBStore
 from django.core.exceptions import ValidationError
 from django.db import router
 from django.utils import timezone
+
+_KEY_SHAPE = re.compile(r"[a-z0-9]{8,40}")
 
 
 class SessionMetadataMixin:
@@ -26,6 +29,12 @@ class SessionMetadataMixin:
         from accounts.models import Session
 
         return Session
+
+    def _validate_session_key(self, key: str | None) -> bool:  # Django's hook
+        # Django accepts any 8+ character string, so a cookie carrying a NUL byte (a
+        # DataError on PostgreSQL: a 500) or kilobytes would reach the database and cache.
+        # Accept only the shape this engine issues (Django's a-z0-9 keys, column max 40).
+        return bool(key) and _KEY_SHAPE.fullmatch(key) is not None
 
     def save(self, must_create: bool = False) -> None:
         # Django's save() does not tell create_model_instance() whether it inserts.
