@@ -24,6 +24,18 @@ DEFAULTS: dict[str, Any] = {
     "VERIFIED_TOKEN_CACHE_SIZE": 10_000,
     # Longest stored user-agent string.
     "USER_AGENT_MAX_LENGTH": 512,
+    # A browser session ends this long after sign-in, however active (seconds; 0: no limit).
+    "SESSION_ABSOLUTE_LIFETIME": 60 * 60 * 24 * 30,
+    # Sign-in throttling (accounts.throttling): failures per account and per client IP
+    # in each fixed window (seconds); beyond them sign-in answers 429 until the window ends.
+    "LOGIN_THROTTLE_ENABLED": True,
+    "LOGIN_FAILURES_PER_ACCOUNT": 5,
+    "LOGIN_FAILURES_PER_IP": 50,
+    "LOGIN_FAILURE_WINDOW": 15 * 60,
+    # Cache alias for the counters; its errors must not be ignored (it fails closed).
+    "LOGIN_THROTTLE_CACHE_ALIAS": "throttle",
+    # Retry-After (seconds) when the throttle cache cannot answer.
+    "LOGIN_THROTTLE_UNAVAILABLE_RETRY": 30,
 }
 
 

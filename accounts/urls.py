@@ -3,8 +3,11 @@
 from django.urls import include, path
 
 from accounts import views
+from accounts.login import ThrottledLoginView
 
 urlpatterns = [
+    # Before Django's auth URLs, so the throttled view answers /accounts/login/.
+    path("login/", ThrottledLoginView.as_view(), name="login"),
     path("signup/", views.SignupView.as_view(), name="signup"),
     path("sessions/", views.SessionListView.as_view(), name="accounts-sessions"),
     path(

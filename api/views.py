@@ -4,18 +4,19 @@ from typing import Any
 
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.models import update_last_login
+from django.http import JsonResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.exceptions import AuthenticationFailed, NotFound
+from rest_framework.exceptions import AuthenticationFailed, NotFound, Throttled
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
 
-from accounts import selectors
+from accounts import selectors, throttling
 from accounts.request_meta import client_ip, user_agent
 from accounts.services import families, revocation
 from accounts.services.revocation_state import state
@@ -68,10 +69,14 @@ class TokenObtainApi(PublicTokenApi):
         data = CredentialsSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         credentials = data.validated_data
+        if blocked := throttling.login_blocked(request._request, credentials["username"]):
+            raise Throttled(wait=blocked.retry_after)
         user = authenticate(
             request._request, username=credentials["username"], password=credentials["password"]
         )
-        if user is None or not user.is_active:
+        ok = user is not None and user.is_active
+        throttling.login_record(request._request, credentials["username"], success=ok)
+        if not ok:
             raise AuthenticationFailed(
                 "No active account found with the given credentials", code="no_active_account"
             )
@@ -167,6 +172,7 @@ class MeSessionRevokeApi(APIView):
         )
         if event is None:
             raise NotFound("No such session or sign-in.")
+        _forget_revoked_session(request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -191,6 +197,22 @@ def _user(request: Request) -> Any:
     if isinstance(request.user, user_model):
         return request.user
     return user_model(pk=request.user.pk)
+
+
+def _forget_revoked_session(request: Request) -> None:
+    """Drop the request's session if it was the one just revoked, so the response clears it.
+
+    Without this SessionMiddleware would try to save the deleted session (a 400).
+    """
+    session = getattr(request._request, "session", None)
+    key = session.session_key if session is not None and request.auth is None else None
+    if key and not session.exists(key):
+        session.flush()
+
+
+def api_not_found(request: Any, *args: Any, **kwargs: Any) -> JsonResponse:
+    """Any other path under /api/: a JSON 404 like every API error."""
+    return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=status.HTTP_404_NOT_FOUND)
 
 
 def _current_credential(request: Request) -> tuple[str | None, str | None]:
