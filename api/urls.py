@@ -1,6 +1,6 @@
 """API URLs, mounted under /api/."""
 
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from api import views
@@ -20,4 +20,5 @@ urlpatterns = [
     path("me/sessions/<uuid:credential_id>/", views.MeSessionRevokeApi.as_view(), name="me-session-revoke"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    re_path(r"", views.api_not_found),  # last: every other /api/ path is a JSON 404
 ]
