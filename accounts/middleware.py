@@ -71,7 +71,7 @@ class AccountsMiddleware:
         if session.session_key is None or SESSION_KEY not in session:
             return
         if rotated or not isinstance(session.get(AUTH_AT_KEY), int):
-            session[AUTH_AT_KEY] = int(time.time())
+            session[AUTH_AT_KEY] = session[ACTIVITY_KEY] = int(time.time())
 
     @staticmethod
     def _touch(session) -> None:  # a SessionBase
