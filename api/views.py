@@ -32,6 +32,7 @@ from api.serializers import (
     TokenInputSerializer,
     TokenPairSerializer,
 )
+from api.throttles import TokenRateThrottle
 
 ERRORS_401 = {400: ErrorSerializer, 401: ErrorSerializer}
 
@@ -46,6 +47,7 @@ class PublicTokenApi(APIView):
 
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
+    throttle_classes = [TokenRateThrottle]  # limits views that set a throttle_scope
 
     def get_authenticate_header(self, request: Request) -> str:
         # A failed token check is a 401 with a challenge, not DRF's default 403.
