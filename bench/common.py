@@ -1,6 +1,7 @@
 """Shared bench plumbing: a throw-away PostgreSQL database, Django set-up, interleaved timing."""
 
 import os
+import secrets
 import statistics
 import sys
 import time
@@ -66,6 +67,9 @@ def django_setup(database_url: str, *, sqlite_path: str = "") -> None:
     os.environ["DATABASE_URL"] = database_url
     os.environ["REDIS_URL"] = redis_url()
     cache_prefix()
+    # Fixed for the run, so app servers started by the bench accept the tokens it mints.
+    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-" + secrets.token_hex(24))
+    os.environ.setdefault("JWT_SIGNING_KEY", "bench-jwt-" + secrets.token_hex(24))
     if sqlite_path:
         os.environ["BENCH_SQLITE_PATH"] = sqlite_path
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
