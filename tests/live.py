@@ -45,7 +45,10 @@ class AppServer:
 
 def server_env(**overrides: str) -> dict[str, str]:
     """Environment of an app server on the test database and the test run's Redis."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    # DJANGO_ALLOW_ASYNC_UNSAFE is a test-process switch (set around Playwright), not for servers.
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("PYTEST") and k != "DJANGO_ALLOW_ASYNC_UNSAFE"
+    }
     env.update(
         DJANGO_SETTINGS_MODULE="project.settings",
         DATABASE_URL=test_database_url(),
