@@ -42,7 +42,12 @@ class Session(AbstractBaseSession):
         db_table = "accounts_session"
         verbose_name = _("browser session")
         verbose_name_plural = _("browser sessions")
-        indexes = [models.Index(fields=["user", "expire_date"], name="accounts_session_user_exp")]
+        indexes = [
+            models.Index(fields=["user", "expire_date"], name="accounts_session_user_exp"),
+            # Admin: newest-first changelist and date filter; search by IP.
+            models.Index(fields=["created_at"], name="accounts_session_created"),
+            models.Index(fields=["ip"], name="accounts_session_ip"),
+        ]
         permissions = [("revoke_session", _("Can revoke browser sessions"))]
 
     def __str__(self) -> str:
@@ -88,6 +93,9 @@ class SignInFamily(models.Model):
         indexes = [
             models.Index(fields=["user", "refresh_expires_at"], name="accounts_family_user_exp"),
             models.Index(fields=["refresh_expires_at"], name="accounts_family_exp"),
+            # Admin: newest-first changelist and date filter; search by IP.
+            models.Index(fields=["created_at"], name="accounts_family_created"),
+            models.Index(fields=["ip"], name="accounts_family_ip"),
         ]
         permissions = [("revoke_token", _("Can revoke API sign-ins and refresh tokens"))]
 

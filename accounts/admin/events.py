@@ -1,0 +1,64 @@
+"""The revocation audit trail: read-only, searchable, linked to users and credentials."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from accounts.admin.base import FastListMixin, parse_uuid, user_link, users_matching
+from accounts.models import RevocationEvent
+
+
+@admin.register(RevocationEvent)
+class RevocationEventAdmin(FastListMixin, admin.ModelAdmin):
+    """Who revoked what, when, why and from where. Nobody may add, change or delete an event."""
+
+    list_display = ("created_at", "action", "subject", "operator", "target_link", "count", "reason", "ip")
+    list_filter = ("action", ("created_at", admin.DateFieldListFilter))
+    list_select_related = ("user", "actor")
+    sortable_by = ("created_at",)
+    ordering = ("-created_at",)
+    search_fields = ("=target", "^user__username", "=user__email")
+    search_help_text = _("A session or sign-in id, the start of a username, or an email address.")
+    actions = None
+    fields = ("created_at", "action", "subject", "operator", "target_link", "count", "reason", "ip")
+    readonly_fields = fields
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        if parse_uuid(term) is not None:
+            return queryset.filter(target=str(parse_uuid(term))), False
+        return queryset.filter(user__in=users_matching(term)), False
+
+    @admin.display(description=_("subject user"))
+    def subject(self, obj: RevocationEvent) -> str:
+        return user_link(obj.user)
+
+    @admin.display(description=_("actor"))
+    def operator(self, obj: RevocationEvent) -> str:
+        return user_link(obj.actor) if obj.actor_id else _("(the user or the system)")
+
+    @admin.display(description=_("target"))
+    def target_link(self, obj: RevocationEvent) -> str:
+        if not obj.target:
+            return "—"
+        if obj.action == RevocationEvent.Action.SESSION:
+            # A revoked session's row is deleted: its public id is all that is left.
+            return obj.target
+        url = reverse("admin:accounts_signinfamily_change", args=[obj.target])
+        return format_html('<a href="{}">{}</a>', url, obj.target)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
