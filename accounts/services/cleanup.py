@@ -1,0 +1,100 @@
+"""Purge credentials that can no longer matter, in small batches (no long table locks).
+
+What goes: expired browser sessions; expired refresh tokens (SimpleJWT's outstanding
+rows with their blacklist rows and family links); expired sign-in families (an access
+token never outlives its family's refresh expiry, so nothing of theirs is still
+accepted); and "signed out everywhere" cutoffs older than the refresh lifetime.
+Each batch is one short transaction deleting at most `batch_size` rows by primary key.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from rest_framework_simplejwt import settings as jwt_settings
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+from accounts.models import AccessCutoff, FamilyToken, Session, SignInFamily
+
+Progress = Callable[[str, int], None]
+
+
+@dataclass
+class PurgeResult:
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def credentials_purge(
+    *, batch_size: int = 5000, dry_run: bool = False, progress: Progress | None = None
+) -> PurgeResult:
+    """Delete (or, with dry_run, count) every expired credential row; return counts per kind."""
+    now = timezone.now()
+    cutoff_horizon = now - jwt_settings.api_settings.REFRESH_TOKEN_LIFETIME
+    result = PurgeResult()
+    kinds: list[tuple[str, QuerySet, Callable[[list[Any]], int]]] = [
+        ("sessions", Session.objects.filter(expire_date__lt=now), _delete_sessions),
+        ("refresh tokens", OutstandingToken.objects.filter(expires_at__lt=now), _delete_tokens),
+        ("sign-in families", SignInFamily.objects.filter(refresh_expires_at__lt=now), _delete_families),
+        ("access cutoffs", AccessCutoff.objects.filter(not_before__lt=cutoff_horizon), _delete_cutoffs),
+    ]
+    for name, queryset, delete in kinds:
+        if dry_run:
+            result.counts[name] = queryset.count()  # rows of the kind itself, not its children
+            if progress:
+                progress(name, result.counts[name])
+            continue
+        done, last = 0, None
+        while True:
+            # Keyset pagination by primary key: each batch starts where the last one ended,
+            # so no batch re-reads the index entries of rows already deleted.
+            page = queryset if last is None else queryset.filter(pk__gt=last)
+            with transaction.atomic():
+                pks = list(page.order_by("pk").values_list("pk", flat=True)[:batch_size])
+                if not pks:
+                    break
+                done += delete(pks)
+            last = pks[-1]
+            if progress:
+                progress(name, done)
+        result.counts[name] = done
+    return result
+
+
+def _delete_sessions(pks: list[Any]) -> int:
+    return _raw_delete(Session.objects.filter(pk__in=pks))
+
+
+def _delete_tokens(pks: list[Any]) -> int:
+    """Delete outstanding tokens with their blacklist rows and family links, children first."""
+    return (
+        _raw_delete(BlacklistedToken.objects.filter(token_id__in=pks))
+        + _raw_delete(FamilyToken.objects.filter(token_id__in=pks))
+        + _raw_delete(OutstandingToken.objects.filter(pk__in=pks))
+    )
+
+
+def _delete_families(pks: list[Any]) -> int:
+    token_ids = list(FamilyToken.objects.filter(family_id__in=pks).values_list("token_id", flat=True))
+    # Normally none are left: a family's refresh tokens expire no later than the family.
+    count = _delete_tokens(token_ids) if token_ids else 0
+    return count + _raw_delete(SignInFamily.objects.filter(pk__in=pks))
+
+
+def _delete_cutoffs(pks: list[Any]) -> int:
+    return _raw_delete(AccessCutoff.objects.filter(pk__in=pks))
+
+
+def _raw_delete(queryset: QuerySet) -> int:
+    """One DELETE ... WHERE pk IN (...), without loading rows: the cascades are done explicitly above.
+
+    (QuerySet.delete() would load every row of a model that others reference and delete it in
+    chunks of 100; this purge owns its cascade order and fires no delete signals.)
+    """
+    return queryset._raw_delete(queryset.db)

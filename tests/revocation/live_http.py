@@ -1,0 +1,250 @@
+"""Plain HTTP against live app servers, a private redis-server, and a TCP relay that can cut a link.
+
+Each request opens its own connection, so the kernel spreads them over gunicorn's workers.
+"""
+
+import contextlib
+import http.client
+import json
+import re
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from tests.factories import PASSWORD
+from tests.live import free_port
+
+UA = "revocation-tests/1.0"
+
+
+@dataclass
+class Result:
+    status: int
+    body: Any
+    started: float  # time.monotonic() when sent
+    elapsed: float
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def code(self) -> Any:
+        return self.body.get("code") if isinstance(self.body, dict) else None
+
+
+def call(
+    base: str,
+    method: str,
+    path: str,
+    *,
+    token: str | None = None,
+    data: dict[str, Any] | None = None,
+    form: dict[str, str] | None = None,
+    cookies: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 10.0,
+) -> Result:
+    parts = urlsplit(base)
+    sent_headers = {"User-Agent": UA, **(headers or {})}
+    body: bytes | None = None
+    if token:
+        sent_headers["Authorization"] = f"Bearer {token}"
+    if data is not None:
+        body, sent_headers["Content-Type"] = json.dumps(data).encode(), "application/json"
+    if form is not None:
+        body, sent_headers["Content-Type"] = urlencode(form).encode(), "application/x-www-form-urlencoded"
+    if cookies:
+        sent_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    started = time.monotonic()
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=sent_headers)
+        response = conn.getresponse()
+        raw = response.read()
+        got = {k.lower(): v for k, v in response.getheaders()}
+        got["set-cookie"] = "\n".join(v for k, v in response.getheaders() if k.lower() == "set-cookie")
+    finally:
+        conn.close()
+    elapsed = time.monotonic() - started
+    parsed: Any = raw.decode(errors="replace")
+    if got.get("content-type", "").startswith("application/json"):
+        parsed = json.loads(raw)
+    return Result(response.status, parsed, started, elapsed, got)
+
+
+def obtain(base: str, username: str, password: str = PASSWORD) -> dict[str, str]:
+    result = call(base, "POST", "/api/token/", data={"username": username, "password": password})
+    assert result.status == 200, result.body
+    return result.body
+
+
+def me(base: str, access: str) -> Result:
+    return call(base, "GET", "/api/me/", token=access)
+
+
+class Browser:
+    """A cookie jar that signs in through the real login form."""
+
+    def __init__(self) -> None:
+        self.cookies: dict[str, str] = {}
+
+    def request(self, base: str, method: str, path: str, **kwargs: Any) -> Result:
+        result = call(base, method, path, cookies=self.cookies, **kwargs)
+        for morsel in SimpleCookie(result.headers.get("set-cookie", "")).values():
+            if morsel.value and morsel["max-age"] != "0":
+                self.cookies[morsel.key] = morsel.value
+            else:
+                self.cookies.pop(morsel.key, None)
+        return result
+
+    def sign_in(self, base: str, username: str, password: str = PASSWORD) -> None:
+        page = self.request(base, "GET", "/accounts/login/")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.body)
+        assert token, page.body[:500]
+        form = {"csrfmiddlewaretoken": token.group(1), "username": username, "password": password}
+        result = self.request(base, "POST", "/accounts/login/", form=form)
+        assert result.status == 302, (result.status, str(result.body)[:500])
+        assert "sessionid" in self.cookies
+
+
+def together(calls: list[Any]) -> list[Any]:
+    """Run callables at the same time (so every gunicorn worker gets some); return their results."""
+    results: list[Any] = [None] * len(calls)
+
+    def run(i: int) -> None:
+        results[i] = calls[i]()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+class PrivateRedis:
+    """A throw-away redis-server on a free port, with its own directory and no persistence."""
+
+    def __init__(self, directory: Path) -> None:
+        self.port = free_port()
+        self.dir = directory
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server") or "redis-server"
+        args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.dir)]
+        args += ["--save", "", "--appendonly", "no", "--daemonize", "no"]
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.ping():
+                return
+            time.sleep(0.05)
+        raise RuntimeError("private redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def ping(self) -> bool:
+        return self.command("PING") == "+PONG"
+
+    def command(self, *words: str) -> str:
+        """Send one command (inline protocol) and return the first reply line; '' when down."""
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                s.sendall((" ".join(words) + "\r\n").encode())
+                reply = b""
+                while not reply.endswith(b"\r\n"):
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        break
+                    reply += chunk
+                return reply.decode(errors="replace").split("\r\n")[0]
+        except OSError:
+            return ""
+
+    def get(self, key: str) -> str | None:
+        """GET a key; None when missing (the bulk reply is read whole)."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+            s.sendall(f"GET {key}\r\n".encode())
+            data = b""
+            while True:
+                chunk = s.recv(4096)
+                data += chunk
+                if not chunk or data.startswith(b"$-1\r\n") or data.count(b"\r\n") >= 2:
+                    break
+        head, _, rest = data.decode().partition("\r\n")
+        return None if head == "$-1" else rest.split("\r\n")[0]
+
+
+class TcpRelay:
+    """Forward a local port to a real server; `cut()` drops the link (and every open connection)."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.port = free_port()
+        self._listener: socket.socket | None = None
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        if self._listener is not None:
+            with contextlib.suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)
+            self._listener.close()
+            self._listener = None
+        with self._lock:
+            for s in self._open:
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+                s.close()
+            self._open.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self.target, timeout=3)
+                upstream.settimeout(None)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._open.update((client, upstream))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
