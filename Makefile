@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PG_URL ?= postgres://postgres@127.0.0.1:5432/authproject
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test test-embedded test-services lint bench bench-quick clean browser
+.PHONY: run test test-embedded test-services lint bench bench-quick clean browser wrk
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,12 @@ test-services: $(VENV)/.installed browser
 	fi
 
 test: lint test-embedded test-services
+	@if $(BIN)/python scripts/services_up.py "$(BENCH_PG_URL)" "$(BENCH_REDIS_URL)"; then \
+	  $(MAKE) --no-print-directory bench-quick; \
+	else \
+	  echo "PostgreSQL or Redis unreachable: the benchmark smoke run (make bench-quick) did NOT run."; \
+	  if [ -n "$$CI" ]; then exit 1; fi; \
+	fi
 
 # Debian's Chromium for the browser (e2e) tests; Playwright drives it, its own browser download is never used.
 CHROMIUM := /usr/bin/chromium
@@ -54,11 +60,25 @@ browser:
 	  $(SUDO) apt-get install -y -q chromium || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }; \
 	fi
 
-bench: $(VENV)/.installed
-	$(BIN)/python bench/run.py
+# Benchmarks (docs/benchmarks.md): on the local PostgreSQL and Redis; the bench creates and drops its
+# own database and removes its own Redis keys. wrk (the HTTP load generator) comes from Debian.
+BENCH_PG_URL ?= $(PG_URL)
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/14
+BENCH_ENV := BENCH_PG_URL="$(BENCH_PG_URL)" BENCH_REDIS_URL="$(BENCH_REDIS_URL)"
+wrk:
+	@if ! command -v wrk > /dev/null; then \
+	  echo "installing Debian's wrk for the HTTP benchmark"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  $(SUDO) apt-get install -y -q wrk || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q wrk; } \
+	    || echo "wrk could not be installed: the HTTP benchmark will be skipped"; \
+	fi
 
-bench-quick: $(VENV)/.installed
-	$(BIN)/python bench/run.py --quick
+bench: $(VENV)/.installed wrk
+	$(BENCH_ENV) $(BIN)/python bench/run.py
+
+# A smoke run with small sizes (under 2 minutes); writes artifacts/bench-quick/, never docs/.
+bench-quick: $(VENV)/.installed wrk
+	$(BENCH_ENV) $(BIN)/python bench/run.py --quick
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache
