@@ -31,7 +31,7 @@ def make_families(count: int, *, revoked: int = 10) -> tuple[list[Any], list[str
 
     user_model = get_user_model()
     users = user_model.objects.bulk_create(
-        [user_model(username=f"bench{i}", email=f"bench{i}@example.com") for i in range(count + revoked)]
+        [user_model(username=f"ovh{i}", email=f"ovh{i}@example.com") for i in range(count + revoked)]
     )
     pairs = [families.family_start(user=u, ip="127.0.0.1", user_agent="bench") for u in users]
     for pair in pairs[count:]:

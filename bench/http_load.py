@@ -33,6 +33,10 @@ LABELS = {
     "jwt-revocation": "this project: JWT + revocation check",
     "drf-token": "DRF TokenAuthentication",
 }
+# The same variants on a view that answers from the credential alone (no user read).
+WHOAMI = ["session-db", "jwt-stateless", "jwt-revocation"]
+for _name in WHOAMI:
+    LABELS[f"whoami:{_name}"] = f"{LABELS[_name]}, no user read"
 WRK_THREADS, WRK_CONNECTIONS = 1, 4
 
 
@@ -44,7 +48,7 @@ def credentials() -> dict[str, list[str]]:
     from accounts.services import families
     from bench.inprocess import _session_keys, _users
 
-    user = _users(1)[0]
+    user = _users(1, prefix="http")[0]
     cookie = settings.SESSION_COOKIE_NAME
     headers: dict[str, list[str]] = {"none": []}
     if "sqlite" in settings.DATABASES:
@@ -57,7 +61,15 @@ def credentials() -> dict[str, list[str]]:
     for name in ("jwt-user", "jwt-stateless", "jwt-revocation"):
         headers[name] = [f"Authorization: Bearer {access}"]
     headers["drf-token"] = [f"Authorization: Token {Token.objects.create(user=user).key}"]
+    for name in WHOAMI:
+        headers[f"whoami:{name}"] = headers[name]
     return headers
+
+
+def _path(name: str) -> str:
+    if name.startswith("whoami:"):
+        return f"/bench/{name.split(':', 1)[1]}/whoami/"
+    return f"/bench/{name}/me/"
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -104,11 +116,11 @@ def run(*, runs: int, duration: float, log_dir: Path) -> dict[str, Any]:
     samples: dict[str, list[dict[str, float]]] = {n: [] for n in names}
     with servers.app_server(workers=2, log_dir=log_dir) as base:
         for name in names:  # warm every worker's connections and caches
-            wrk(f"{base}/bench/{name}/me/", headers[name], 1)
+            wrk(base + _path(name), headers[name], 1)
         for r in range(runs):
             order = names if r % 2 == 0 else names[::-1]
             for name in order:
-                samples[name].append(wrk(f"{base}/bench/{name}/me/", headers[name], duration))
+                samples[name].append(wrk(base + _path(name), headers[name], duration))
     rows = {}
     for name, runs_ in samples.items():
         rows[name] = {

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import common
 
-CLIENTS = 500
+CLIENTS = 500  # distinct users/credentials, requests drawn at random among them
 
 # name -> label shown in the report
 LABELS = {
@@ -43,11 +43,14 @@ LABELS = {
 }
 
 
-def _users(count: int) -> list[Any]:
+def _users(count: int, prefix: str = "u") -> list[Any]:
     from django.contrib.auth import get_user_model
 
     user_model = get_user_model()
-    users = [user_model(username=f"u{i}", email=f"u{i}@example.com", password="!bench") for i in range(count)]
+    users = [
+        user_model(username=f"{prefix}{i}", email=f"{prefix}{i}@example.com", password="!bench")
+        for i in range(count)
+    ]
     created = user_model.objects.bulk_create(users)
     if "sqlite" in _databases():
         user_model.objects.using("sqlite").bulk_create(
@@ -115,7 +118,7 @@ def _mix(items: list[Any], total: int, seed: int) -> list[Any]:
     return [items[rng.randrange(len(items))] for _ in range(total)]
 
 
-def build(total: int) -> dict[str, tuple[Callable[[Any], Any], list[Any]]]:
+def build(total: int, clients: int) -> dict[str, tuple[Callable[[Any], Any], list[Any]]]:
     """Create the users and credentials; return each variant's (function, arguments)."""
     import jwt
     from django.conf import settings
@@ -131,7 +134,7 @@ def build(total: int) -> dict[str, tuple[Callable[[Any], Any], list[Any]]]:
     from accounts.authentication import RevocationCheckingJWTAuthentication
     from accounts.services import families
 
-    users = _users(CLIENTS)
+    users = _users(clients)
     variants: dict[str, tuple[Callable[[Any], Any], list[Any]]] = {}
     if "sqlite" in _databases():
         keys = _session_keys("accounts.backends.db", users, "sqlite")
@@ -169,7 +172,7 @@ def build(total: int) -> dict[str, tuple[Callable[[Any], Any], list[Any]]]:
     hmac_key, message = key.encode(), access[0].rsplit(".", 1)[0].encode()
     variants["floor-hmac"] = (lambda m: hmac.new(hmac_key, m, hashlib.sha256).digest(), [message])
     redis = get_redis_connection("default")
-    redis_keys = [f"{common.cache_prefix()}:floor:{i}" for i in range(CLIENTS)]
+    redis_keys = [f"{common.cache_prefix()}:floor:{i}" for i in range(clients)]
     for k in redis_keys:
         redis.set(k, b"x" * 100)
     variants["floor-redis"] = (redis.get, _mix(redis_keys, total, 7))
@@ -189,16 +192,16 @@ def build(total: int) -> dict[str, tuple[Callable[[Any], Any], list[Any]]]:
     return variants
 
 
-def run(*, requests: int) -> dict[str, Any]:
+def run(*, requests: int, clients: int = CLIENTS) -> dict[str, Any]:
     block, warmup = 100, 5
     total = (-(-requests // block) + warmup) * block
-    variants = build(total)
+    variants = build(total, clients)
     samples = common.interleaved(variants, requests=requests, block=block, warmup_blocks=warmup)
     rows = {name: common.summary(ns) for name, ns in samples.items()}
     base = rows["jwt-stateless"]["median_us"]
     for row in rows.values():
         row["ratio"] = row["median_us"] / base
-    return {"requests_per_variant": requests, "block": block, "clients": CLIENTS, "rows": rows}
+    return {"requests_per_variant": requests, "block": block, "clients": clients, "rows": rows}
 
 
 def report(result: dict[str, Any]) -> str:
@@ -211,6 +214,7 @@ def report(result: dict[str, Any]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=20_000)
+    parser.add_argument("--clients", type=int, default=CLIENTS)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     try:
@@ -218,12 +222,12 @@ def main() -> int:
             common.django_setup(
                 os.environ["BENCH_DATABASE_URL"], sqlite_path=os.environ.get("BENCH_SQLITE_PATH", "")
             )
-            result = run(requests=args.requests)
+            result = run(requests=args.requests, clients=args.clients)
         else:
             with tempfile.TemporaryDirectory() as tmp, common.scratch_database("_inproc") as url:
                 common.django_setup(url, sqlite_path=str(Path(tmp) / "bench.sqlite3"))
                 common.migrate("default", "sqlite")
-                result = run(requests=args.requests)
+                result = run(requests=args.requests, clients=args.clients)
                 from django.db import connections
 
                 connections.close_all()

@@ -12,6 +12,7 @@ sessions on the stock table by decoding every row (it has no user column).
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -30,7 +31,8 @@ SEED_SQL = """
 INSERT INTO auth_user (password, is_superuser, username, first_name, last_name, email, is_staff,
                        is_active, date_joined)
 SELECT '!', false, 'scale' || i, '', '', '', false, true, now() FROM generate_series(1, %(users)s) i;
-CREATE TEMP TABLE u AS SELECT row_number() OVER (ORDER BY id) - 1 AS n, id FROM auth_user;
+CREATE TEMP TABLE u AS SELECT row_number() OVER (ORDER BY id) - 1 AS n, id FROM auth_user
+WHERE username LIKE 'scale%%';
 CREATE UNIQUE INDEX ON u (n);
 INSERT INTO accounts_session (session_key, session_data, expire_date, public_id, user_id, ip,
                               user_agent, created_at, last_activity)
@@ -49,14 +51,16 @@ SELECT md5('f' || i)::uuid, u.id, '192.0.2.2', 'bench-client/1.0', now() - inter
        now() + interval '27 days', NULL, ''
 FROM generate_series(1, %(families)s) i JOIN u ON u.n = (i - 1) %% %(users)s;
 INSERT INTO token_blacklist_outstandingtoken (id, user_id, jti, token, created_at, expires_at)
-SELECT i, f.user_id, md5('j' || i), 'sha256:' || md5('t' || i), f.created_at, f.refresh_expires_at
+SELECT %(base)s + i, f.user_id, md5('j' || i), 'sha256:' || md5('t' || i), f.created_at,
+       f.refresh_expires_at
 FROM generate_series(1, %(tokens)s) i
 JOIN accounts_signinfamily f ON f.id = md5('f' || ((i - 1) / %(per_family)s + 1))::uuid;
-SELECT setval(pg_get_serial_sequence('token_blacklist_outstandingtoken', 'id'), %(tokens)s);
+SELECT setval(pg_get_serial_sequence('token_blacklist_outstandingtoken', 'id'), %(base)s + %(tokens)s);
 INSERT INTO accounts_familytoken (token_id, family_id)
-SELECT i, md5('f' || ((i - 1) / %(per_family)s + 1))::uuid FROM generate_series(1, %(tokens)s) i;
+SELECT %(base)s + i, md5('f' || ((i - 1) / %(per_family)s + 1))::uuid
+FROM generate_series(1, %(tokens)s) i;
 INSERT INTO token_blacklist_blacklistedtoken (token_id, blacklisted_at)
-SELECT i, now() - interval '1 day' FROM generate_series(1, %(tokens)s) i
+SELECT %(base)s + i, now() - interval '1 day' FROM generate_series(1, %(tokens)s) i
 WHERE i %% %(per_family)s <> 0;
 """
 
@@ -90,7 +94,7 @@ def counts() -> dict[str, int]:
 
 def seed(users: int) -> float:
     """Fill the tables; return the seconds it took."""
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore as StockStore
     from django.db import connection, transaction
 
@@ -103,13 +107,15 @@ def seed(users: int) -> float:
         "per_family": TOKENS_PER_FAMILY,
     }
     with transaction.atomic(), connection.cursor() as c:
+        c.execute("SELECT COALESCE(max(id), 0) FROM token_blacklist_outstandingtoken")
+        params["base"] = c.fetchone()[0]
         for statement in SEED_SQL.split(";\n"):
             if statement.strip():
                 c.execute(statement, params)
         # Stock sessions: one genuinely encoded payload per user (Django's signed format).
         c.execute("CREATE TEMP TABLE stock_payload (n int PRIMARY KEY, data text)")
         stock = StockStore()
-        ids = list(get_user_model().objects.order_by("pk").values_list("pk", flat=True))
+        ids = list(_scale_users().values_list("pk", flat=True))
         with c.cursor.copy("COPY stock_payload (n, data) FROM STDIN") as copy:
             for n, pk in enumerate(ids):
                 payload = {SESSION_KEY: str(pk), BACKEND_SESSION_KEY: "x", HASH_SESSION_KEY: f"{pk:064x}"}
@@ -118,6 +124,12 @@ def seed(users: int) -> float:
     with connection.cursor() as c:
         c.execute("VACUUM ANALYZE")
     return time.perf_counter() - t0
+
+
+def _scale_users() -> Any:
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(username__startswith="scale").order_by("pk")
 
 
 def _timed(fn: Any, items: list[Any]) -> dict[str, float]:
@@ -178,7 +190,7 @@ def run(*, users: int, samples: int = 20) -> dict[str, Any]:
 
     seconds = seed(users)
     before = counts()
-    pks = list(get_user_model().objects.order_by("pk").values_list("pk", flat=True))
+    pks = list(_scale_users().values_list("pk", flat=True))
     step = max(1, len(pks) // (3 * samples))
     picks = [get_user_model().objects.get(pk=pk) for pk in pks[::step][: 3 * samples]]
     listing = _timed(lambda u: list(selectors.credential_list(user=u)), picks[:samples])
@@ -226,13 +238,17 @@ def main() -> int:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     try:
-        with common.scratch_database("_scale") as url:
-            common.django_setup(url)
-            common.migrate()
+        if os.environ.get("BENCH_DATABASE_URL"):  # bench/run.py's database, migrated
+            common.django_setup(os.environ["BENCH_DATABASE_URL"])
             result = run(users=args.users)
-            from django.db import connections
+        else:
+            with common.scratch_database("_scale") as url:
+                common.django_setup(url)
+                common.migrate()
+                result = run(users=args.users)
+                from django.db import connections
 
-            connections.close_all()
+                connections.close_all()
     finally:
         common.drop_cache_keys()
     print(report(result))

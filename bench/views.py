@@ -30,6 +30,18 @@ def me_view(auth_class: Any) -> Any:
     return type(f"Bench{auth_class.__name__}MeApi", (MeApi,), {"authentication_classes": [auth_class]})
 
 
+class WhoAmIApi(APIView):
+    """/api/me/ without its user read: answers with the id the credential carries."""
+
+    def get(self, request: Request) -> Response:
+        return Response({"id": request.user.pk})
+
+
+def whoami_view(auth_class: Any) -> Any:
+    name = f"Bench{auth_class.__name__}WhoAmIApi"
+    return type(name, (WhoAmIApi,), {"authentication_classes": [auth_class]})
+
+
 class NoAuthMeApi(APIView):
     """The ceiling: /api/me/'s work (one user read, serialised) with no authentication at all."""
 
