@@ -22,6 +22,8 @@ from tests.factories import PASSWORD
 from tests.live import free_port
 
 UA = "revocation-tests/1.0"
+BOUND = 1.0  # seconds: every request sent this long after the revocation answer must be refused
+POLL_FOR = 1.5  # seconds of polling after the revocation answer
 
 
 @dataclass
@@ -125,6 +127,60 @@ def together(calls: list[Any]) -> list[Any]:
     for t in threads:
         t.join()
     return results
+
+
+def warm(base: str, access: str, rounds: int = 6) -> None:
+    """Have every worker verify (and cache) the token: concurrent requests land on both workers."""
+    for _ in range(rounds):
+        for result in together([lambda: me(base, access)] * 4):
+            assert result.status == 200, result.body
+
+
+def revoke_while_polling(base: str, access: str, revoke: Any) -> tuple[list[Result], float]:
+    """Poll `base` with two concurrent clients from before `revoke()` until POLL_FOR after its answer.
+
+    Return the results (by send time) and the monotonic time the revocation was answered.
+    """
+    answered: list[float] = []
+
+    def poller() -> list[Result]:
+        results = []
+        while not answered or time.monotonic() < answered[0] + POLL_FOR:
+            results.append(me(base, access))
+        return results
+
+    def revoker() -> list[Result]:
+        time.sleep(0.3)  # the pollers are running
+        result = revoke()
+        answered.append(time.monotonic())
+        assert result.status in (200, 204), result.body
+        return []
+
+    batches = together([poller, poller, revoker])
+    return sorted((r for batch in batches for r in batch), key=lambda r: r.started), answered[0]
+
+
+def assert_refused_within_bound(results: list[Result], revoked_at: float, label: str) -> float:
+    """Every request sent >= BOUND after the revocation answer is a 401 token_revoked.
+
+    Return the observed latency: from the answer to the end of the last request still accepted.
+    """
+    late = [r for r in results if r.started >= revoked_at + BOUND]
+    assert len(late) >= 4, "not enough requests after the bound to prove anything"
+    for r in results:
+        assert r.status in (200, 401), (r.status, r.body)
+        assert r.status == 200 or r.code == "token_revoked", r.body
+    assert all(r.status == 401 and r.code == "token_revoked" for r in late)
+    accepted_after = [r for r in results if r.status == 200 and r.started + r.elapsed > revoked_at]
+    latency = max((r.started + r.elapsed - revoked_at for r in accepted_after), default=0.0)
+    first_refused = min(r.started for r in results if r.status == 401) - revoked_at
+    print(
+        f"\n[{label}] {len(results)} requests; {len(accepted_after)} accepted after the revocation answer; "
+        f"last accepted ended at +{latency * 1000:.0f} ms, "
+        f"first refusal sent at {first_refused * 1000:+.0f} ms (bound {BOUND * 1000:.0f} ms)"
+    )
+    assert latency < BOUND
+    return latency
 
 
 class PrivateRedis:
