@@ -1,11 +1,14 @@
 """The site as a browser sees it: sign-in, sign-out, password change, "Where you're signed in"."""
 
+import io
 import re
 import uuid
 from typing import Any
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.test import Client
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
@@ -389,3 +392,29 @@ def test_session_cookie_attributes(user: Any) -> None:
     assert morsel["samesite"] == "Lax"
     assert morsel["path"] == "/"
     assert not morsel["domain"]
+
+
+# The demo account of `make run`
+
+
+def test_demo_account_prints_credentials_that_sign_in(settings: Any, db: Any) -> None:
+    settings.DEBUG = True
+    out = io.StringIO()
+    call_command("demo_account", stdout=out)
+    password = re.search(r"username: demo\s+password: (\S+)", out.getvalue()).group(1)
+    client = Client()
+    response = client.post("/accounts/login/", {"username": "demo", "password": password})
+    assert response.status_code == 302
+    assert is_signed_in(client)
+    call_command("demo_account", stdout=io.StringIO())  # a re-run resets the password...
+    assert not is_signed_in(client)  # ...which signs the old demo sessions out
+
+
+def test_demo_account_is_never_created_with_debug_off(settings: Any, db: Any) -> None:
+    settings.DEBUG = False
+    out, err = io.StringIO(), io.StringIO()
+    call_command("demo_account", stdout=out, stderr=err)
+    assert "password" not in out.getvalue()
+    assert "no demo account" in err.getvalue()
+    assert not Session.objects.exists()
+    assert not get_user_model().objects.filter(username="demo").exists()
