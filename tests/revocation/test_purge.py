@@ -15,6 +15,8 @@ from accounts.services import revocation
 from tests.conftest import sign_in
 from tests.factories import make_family, make_user
 
+pytestmark = pytest.mark.usefixtures("fast_hasher")
+
 DAY = timedelta(days=1)
 
 

@@ -21,6 +21,8 @@ from accounts.services.revocation_state import GENERATION_KEY, RevocationState
 from accounts.tokens import FAMILY_CLAIM, AccessToken
 from tests.factories import make_family
 
+pytestmark = pytest.mark.usefixtures("fast_hasher")
+
 POLL = 0.5
 RECONCILE = 5.0
 
