@@ -1,4 +1,17 @@
-"""Automatic revocation: a password change or deactivation ends the user's other credentials."""
+"""Automatic revocation: a password change or deactivation ends the user's other credentials.
+
+Any `user.save()` that changes the password (site password change, reset link, admin,
+`set_password()` in a shell) or deactivates the user (admin form, shell, `update_fields`)
+goes through the revocation service, with the request's user and IP as the audit actor
+when there is a request. A change made by the user themself keeps the credential making
+it; any other change signs the user out everywhere.
+
+Limitation: `QuerySet.update(is_active=False)` (or of `password`) sends no signal, so
+nothing is revoked. Sessions are refused anyway (Django's backend refuses inactive users)
+and so is refreshing (rotation checks `is_active`), but access tokens already issued stay
+valid for the rest of their lifetime. After a bulk update, call
+`accounts.services.revocation.user_sign_out_everywhere` for each user.
+"""
 
 from typing import Any
 
