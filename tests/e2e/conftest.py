@@ -37,17 +37,17 @@ def chromium_path() -> str:
     return CHROMIUM
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def _orm_beside_playwright() -> Iterator[None]:
     # Playwright's sync API keeps an asyncio loop marked running in this thread, which makes
     # Django refuse ORM calls (SynchronousOnlyOperation). The loop is idle while a test uses
-    # the ORM, so the guard does not apply; lift it for the browser test modules only.
+    # the ORM, so the guard does not apply; lift it for this package's tests only.
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         yield
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def chromium(chromium_path: str, _orm_beside_playwright: None) -> Iterator[Browser]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
@@ -79,13 +79,13 @@ def new_context(chromium: Browser) -> Iterator[Callable[..., BrowserContext]]:
     assert not broken_static, f"static files failed to load: {broken_static}"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def site(
     django_db_setup: Any, _orm_beside_playwright: None, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[AppServer]:
     """A real gunicorn app server (2 workers) on the test PostgreSQL database and Redis.
 
-    One per module, not per test: a start costs seconds on a busy 2-core machine.
+    One for the package, not one per test: a start costs seconds on a busy 2-core machine.
     """
     with app_server(log_dir=tmp_path_factory.mktemp("site")) as server:
         yield server
