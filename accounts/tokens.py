@@ -55,7 +55,11 @@ class _StrictClaimsMixin:
         return token_backend()
 
     def verify(self) -> None:
+        # Types first: SimpleJWT's own checks (check_exp) crash with TypeError on a string exp.
+        self._check_claim_types()
         super().verify()  # type: ignore[misc]
+
+    def _check_claim_types(self) -> None:
         s = jwt_settings.api_settings
         p = self.payload
         if not isinstance(p.get(s.JTI_CLAIM), str):

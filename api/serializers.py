@@ -5,7 +5,9 @@ from rest_framework import serializers
 
 class CredentialsSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=4096, trim_whitespace=False)
-    password = serializers.CharField(max_length=4096, trim_whitespace=False)
+    # No length cap: a long password is a wrong password (401), as for any other guess;
+    # PBKDF2 hashes a long key once, and the parser bounds the body size.
+    password = serializers.CharField(trim_whitespace=False)
 
 
 class RefreshInputSerializer(serializers.Serializer):

@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.db import connection, connections
+from django.test import override_settings
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
@@ -64,6 +66,14 @@ def _assert_one_winner(statuses: list[int], raw_refresh: str) -> None:
     assert family.revoked_at is not None and family.revoke_reason == "reuse detected"
 
 
+@pytest.fixture(autouse=True)
+def _no_rate_limit() -> Any:
+    """These tests fire more refreshes than the default rate allows; the throttle is not under test."""
+    rest = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"token": "10000/min"}}
+    with override_settings(REST_FRAMEWORK=rest):
+        yield
+
+
 @pytest.mark.services
 def test_concurrent_refresh_on_postgresql(transactional_db: Any) -> None:
     assert connection.vendor == "postgresql"
@@ -103,7 +113,11 @@ def test_concurrent_refresh_of_different_families_all_succeed(transactional_db: 
 def test_concurrent_refresh_on_a_sqlite_file(tmp_path: Path) -> None:
     """The embedded set-up (SQLite file, BEGIN IMMEDIATE), in a child process of its own."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(DJANGO_SQLITE_PATH=str(tmp_path / "race.sqlite3"), DJANGO_LOG_LEVEL="ERROR")
+    env.update(
+        DJANGO_SQLITE_PATH=str(tmp_path / "race.sqlite3"),
+        DJANGO_LOG_LEVEL="ERROR",
+        API_TOKEN_THROTTLE_RATE="10000/min",
+    )
     out = subprocess.run(
         [sys.executable, "-m", "tests.api.sqlite_race", str(THREADS)],
         cwd=ROOT,
