@@ -1,6 +1,7 @@
 """DRF authentication: SimpleJWT access tokens, refused as soon as their sign-in is revoked."""
 
 import contextlib
+import itertools
 import time
 from typing import Any
 
@@ -47,9 +48,7 @@ class RevocationCheckingJWTAuthentication(JWTStatelessUserAuthentication):
         if token is None or token["exp"] <= time.time() - _leeway_seconds():
             token = super().get_validated_token(raw_token)
             if len(_verified) >= accounts_settings.VERIFIED_TOKEN_CACHE_SIZE:
-                # Evict the oldest entry; another thread may change the dict meanwhile.
-                with contextlib.suppress(StopIteration, RuntimeError, KeyError):
-                    del _verified[next(iter(_verified))]
+                _evict_oldest()
             _verified[raw_token] = token
         if state.is_access_revoked(
             family_id=token[FAMILY_CLAIM],
@@ -58,6 +57,18 @@ class RevocationCheckingJWTAuthentication(JWTStatelessUserAuthentication):
         ):
             raise TokenRevoked()
         return token
+
+
+def _evict_oldest() -> None:
+    """Drop the oldest tenth of the verified-token cache in one go.
+
+    Deleting one key at a time from the front of a dict scans every slot deleted since
+    the dict last resized, which made each miss on a full cache cost several microseconds.
+    """
+    count = max(1, accounts_settings.VERIFIED_TOKEN_CACHE_SIZE // 10)
+    with contextlib.suppress(RuntimeError):  # another thread changed the dict meanwhile
+        for key in list(itertools.islice(_verified, count)):
+            _verified.pop(key, None)
 
 
 def _leeway_seconds() -> float:
