@@ -72,12 +72,12 @@ def _path(name: str) -> str:
     return f"/bench/{name}/me/"
 
 
-_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 
 
-def _ms(text: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
-    return float(number) * _UNITS[unit]
+def _ms(text: str | None) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text or "")
+    return float(match.group(1)) * _UNITS[match.group(2)] if match else float("nan")
 
 
 def wrk(url: str, headers: list[str], duration: float) -> dict[str, float]:
@@ -96,13 +96,13 @@ def wrk(url: str, headers: list[str], duration: float) -> dict[str, float]:
     out = subprocess.run(
         [*cmd, url], capture_output=True, text=True, check=True, timeout=duration + 30
     ).stdout
-    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
+    latency = dict(re.findall(r"^\s*(50|99)(?:\.0+)?%\s+(\S+)\s*$", out, re.M))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     sock = re.search(r"Socket errors: (.*)$", out, re.M)
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-        "p50_ms": _ms(latency["50"]),
-        "p99_ms": _ms(latency["99"]),
+        "p50_ms": _ms(latency.get("50")),
+        "p99_ms": _ms(latency.get("99")),
         "non_2xx": int(errors.group(1)) if errors else 0,
         "socket_errors": sock.group(1).strip() if sock else "",
     }

@@ -245,6 +245,12 @@ def markdown(results: dict[str, Any], meta: dict[str, Any], png_name: str) -> st
     ]
     if meta["quick"]:
         lines += ["> **Quick smoke run**: small sizes, not the published figures.", ""]
+    reused = [name for name, r in results.items() if isinstance(r, dict) and r.get("reused")]
+    if reused:
+        lines += [
+            f"> Steps taken from the previous run of this mode (not re-run this time): {', '.join(reused)}.",
+            "",
+        ]
     lines += [
         "## Machine and versions",
         "",

@@ -40,7 +40,12 @@ def main() -> int:
     )
     parser.add_argument("--quick", action="store_true", help="small sizes, under 2 minutes")
     parser.add_argument("--out", type=Path, help="report folder (default docs/, or artifacts/bench-quick/)")
-    parser.add_argument("--only", nargs="*", choices=list(STEPS), help="run only these steps")
+    parser.add_argument(
+        "--only",
+        nargs="*",
+        choices=list(STEPS),
+        help="run only these steps; the report reuses the other steps' last results of the same mode",
+    )
     args = parser.parse_args()
     out = args.out or (common.ROOT / ("artifacts/bench-quick" if args.quick else "docs"))
     raw = (common.ROOT / "artifacts" / ("bench-quick" if args.quick else "bench")) / "raw"
@@ -62,6 +67,10 @@ def main() -> int:
         timings["migrate"] = time.perf_counter() - t0
         for name, (script, full, quick) in STEPS.items():
             if args.only and name not in args.only:
+                previous = raw / f"{name}.json"
+                if previous.exists():
+                    results[name] = json.loads(previous.read_text())
+                    results[name]["reused"] = True
                 continue
             target = raw / f"{name}.json"
             target.unlink(missing_ok=True)

@@ -17,6 +17,9 @@ os.environ.setdefault("DJANGO_CSRF_COOKIE_SECURE", "0")
 os.environ.setdefault("DJANGO_SECURE_HSTS_SECONDS", "0")
 os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")
 os.environ.setdefault("API_TOKEN_THROTTLE_RATE", "100000/min")
+# A long in-process run on a busy machine can outlast the default 5 minutes; the lifetime
+# changes nothing in the per-request cost.
+os.environ.setdefault("JWT_ACCESS_TOKEN_LIFETIME", "3600")
 
 from project.settings import *  # noqa: F403
 from project.settings import DATABASES, INSTALLED_APPS, MIDDLEWARE
