@@ -26,8 +26,8 @@ from bench import common, report
 
 STEPS = {
     # name: (script, full-mode arguments, quick-mode arguments)
-    "overhead": ("auth_overhead.py", ["--requests", "20000"], ["--requests", "2000", "--clients", "50"]),
-    "inprocess": ("inprocess.py", ["--requests", "20000"], ["--requests", "1000", "--clients", "50"]),
+    "overhead": ("auth_overhead.py", ["--requests", "20000"], ["--requests", "1000", "--clients", "20"]),
+    "inprocess": ("inprocess.py", ["--requests", "20000"], ["--requests", "500", "--clients", "20"]),
     "http": ("http_load.py", ["--runs", "3", "--duration", "5"], ["--runs", "1", "--duration", "1"]),
     "latency": ("revocation_latency.py", ["--trials", "200"], ["--trials", "10"]),
     "scale": ("scale.py", ["--users", "100000"], ["--users", "1000"]),
