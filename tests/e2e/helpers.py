@@ -88,7 +88,7 @@ def api(server: AppServer, method: str, path: str, *, body: Any = None, token: s
     return status, json.loads(raw) if raw else None
 
 
-def eventually_status(call: Callable[[], tuple[int, Any]], expected: int, within: float = 2.0) -> int:
+def eventually_status(call: Callable[[], tuple[int, Any]], expected: int, within: float = 3.0) -> int:
     """Return the first status equal to `expected` within `within` seconds, else the last one seen.
 
     A revocation reaches every app-server process within a second by design; other workers

@@ -13,7 +13,7 @@ from tests.live import AppServer, app_server
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
-ACCESS_LIFETIME = 6  # seconds: short, so the demo's refresh timer fires during the test
+ACCESS_LIFETIME = 8  # seconds: short, so the demo's refresh timer fires during the test
 Contexts = Callable[..., BrowserContext]
 
 
