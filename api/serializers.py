@@ -23,13 +23,12 @@ class TokenPairSerializer(serializers.Serializer):
     refresh = serializers.CharField()
 
 
-class EmptySerializer(serializers.Serializer):
-    pass
-
-
 class ErrorSerializer(serializers.Serializer):
+    """Every API error: a message and a stable machine-readable code."""
+
     detail = serializers.CharField()
     code = serializers.CharField()
+    errors = serializers.DictField(required=False, help_text="Per-field messages (code `invalid` only).")
 
 
 class MeSerializer(serializers.Serializer):

@@ -7,7 +7,8 @@ from django.contrib.auth.models import update_last_login
 from django.http import JsonResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import AuthenticationFailed, NotFound, Throttled
 from rest_framework.permissions import AllowAny
@@ -24,7 +25,6 @@ from accounts.tokens import FAMILY_CLAIM, AccessToken
 from api.serializers import (
     CredentialSerializer,
     CredentialsSerializer,
-    EmptySerializer,
     ErrorSerializer,
     MeSerializer,
     RefreshInputSerializer,
@@ -34,7 +34,12 @@ from api.serializers import (
 )
 from api.throttles import TokenRateThrottle
 
-ERRORS_401 = {400: ErrorSerializer, 401: ErrorSerializer}
+# Error responses documented in the schema; every one is an ErrorSerializer body.
+TOKEN_ERRORS = {code: ErrorSerializer for code in (400, 401, 413, 415)}
+THROTTLED_TOKEN_ERRORS = {**TOKEN_ERRORS, 429: ErrorSerializer}
+ME_ERRORS = {401: ErrorSerializer}
+EMPTY_OK = OpenApiResponse(OpenApiTypes.OBJECT, description="Success: an empty JSON object, `{}`.")
+ME_UNSAFE_ERRORS = {401: ErrorSerializer, 403: ErrorSerializer}  # 403: session without CSRF token
 
 
 class TokenInvalid(AuthenticationFailed):
@@ -61,7 +66,11 @@ class PublicTokenApi(APIView):
         return response
 
 
-@extend_schema(request=CredentialsSerializer, responses={200: TokenPairSerializer, **ERRORS_401})
+@extend_schema(
+    tags=["token"],
+    request=CredentialsSerializer,
+    responses={200: TokenPairSerializer, **THROTTLED_TOKEN_ERRORS},
+)
 class TokenObtainApi(PublicTokenApi):
     """Sign in with username and password: starts an API sign-in family."""
 
@@ -87,7 +96,11 @@ class TokenObtainApi(PublicTokenApi):
         return Response({"access": pair.access, "refresh": pair.refresh})
 
 
-@extend_schema(request=RefreshInputSerializer, responses={200: TokenPairSerializer, **ERRORS_401})
+@extend_schema(
+    tags=["token"],
+    request=RefreshInputSerializer,
+    responses={200: TokenPairSerializer, **THROTTLED_TOKEN_ERRORS},
+)
 class TokenRefreshApi(PublicTokenApi):
     """Exchange a refresh token for a new pair; a reused refresh token ends its whole sign-in."""
 
@@ -103,7 +116,7 @@ class TokenRefreshApi(PublicTokenApi):
         return Response({"access": pair.access, "refresh": pair.refresh})
 
 
-@extend_schema(request=TokenInputSerializer, responses={200: EmptySerializer, **ERRORS_401})
+@extend_schema(tags=["token"], request=TokenInputSerializer, responses={200: EMPTY_OK, **TOKEN_ERRORS})
 class TokenVerifyApi(PublicTokenApi):
     """Check an access or refresh token: 401 when invalid, expired, blacklisted or revoked."""
 
@@ -128,7 +141,7 @@ class TokenVerifyApi(PublicTokenApi):
         return Response({})
 
 
-@extend_schema(request=RefreshInputSerializer, responses={200: EmptySerializer, **ERRORS_401})
+@extend_schema(tags=["token"], request=RefreshInputSerializer, responses={200: EMPTY_OK, **TOKEN_ERRORS})
 class TokenBlacklistApi(PublicTokenApi):
     """Sign out: end the refresh token's sign-in family, its access tokens included."""
 
@@ -144,7 +157,9 @@ class TokenBlacklistApi(PublicTokenApi):
 
 
 class MeApi(APIView):
-    @extend_schema(responses={200: MeSerializer, 401: ErrorSerializer})
+    """The signed-in user (Bearer access token or the site's session cookie)."""
+
+    @extend_schema(tags=["me"], responses={200: MeSerializer, **ME_ERRORS})
     def get(self, request: Request) -> Response:
         user = get_user_model().objects.filter(pk=request.user.pk, is_active=True).first()
         if user is None:
@@ -153,7 +168,9 @@ class MeApi(APIView):
 
 
 class MeSessionListApi(APIView):
-    @extend_schema(responses={200: CredentialSerializer(many=True), 401: ErrorSerializer})
+    """Your active browser sessions and API sign-ins; `current` marks the one making this call."""
+
+    @extend_schema(tags=["me"], responses={200: CredentialSerializer(many=True), **ME_ERRORS})
     def get(self, request: Request) -> Response:
         session_key, family_id = _current_credential(request)
         credentials = selectors.credential_list(
@@ -163,7 +180,9 @@ class MeSessionListApi(APIView):
 
 
 class MeSessionRevokeApi(APIView):
-    @extend_schema(request=None, responses={204: None, 401: ErrorSerializer, 404: ErrorSerializer})
+    """Revoke one of your own sessions or sign-ins by its id (anyone else's id: 404)."""
+
+    @extend_schema(tags=["me"], request=None, responses={204: None, **ME_UNSAFE_ERRORS, 404: ErrorSerializer})
     def delete(self, request: Request, credential_id: Any) -> Response:
         event = revocation.credential_revoke(
             user=_user(request),
@@ -179,7 +198,9 @@ class MeSessionRevokeApi(APIView):
 
 
 class MeSessionRevokeOthersApi(APIView):
-    @extend_schema(request=None, responses={200: RevokedCountSerializer, 401: ErrorSerializer})
+    """Sign out everywhere except the credential making this call."""
+
+    @extend_schema(tags=["me"], request=None, responses={200: RevokedCountSerializer, **ME_UNSAFE_ERRORS})
     def post(self, request: Request) -> Response:
         session_key, family_id = _current_credential(request)
         event = revocation.user_sign_out_others(
