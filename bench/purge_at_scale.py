@@ -131,7 +131,8 @@ def main() -> int:
         )
         elapsed = time.perf_counter() - started
         lines = run.stdout.splitlines()
-        print(f"purge_credentials printed {len(lines)} progress lines; last: {lines[-1] if lines else ''}")
+        print(f"purge_credentials printed {len(lines)} progress lines:")
+        print("\n".join(lines[:: max(1, len(lines) // 15)] + lines[-1:]))
         after = counts(url)
         print("rows after: ", after)
         purged = sum(before.values()) - sum(after.values())

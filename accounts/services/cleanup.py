@@ -4,7 +4,7 @@ What goes: expired browser sessions; expired refresh tokens (SimpleJWT's outstan
 rows with their blacklist rows and family links); expired sign-in families (an access
 token never outlives its family's refresh expiry, so nothing of theirs is still
 accepted); and "signed out everywhere" cutoffs older than the refresh lifetime.
-Each batch is one short transaction deleting at most `batch_size` rows by primary key.
+Each batch is one short transaction deleting at most `batch_size` rows of a primary-key range.
 """
 
 from collections.abc import Callable
@@ -38,7 +38,7 @@ def credentials_purge(
     now = timezone.now()
     cutoff_horizon = now - jwt_settings.api_settings.REFRESH_TOKEN_LIFETIME
     result = PurgeResult()
-    kinds: list[tuple[str, QuerySet, Callable[[list[Any]], int]]] = [
+    kinds: list[tuple[str, QuerySet, Callable[[QuerySet], int]]] = [
         ("sessions", Session.objects.filter(expire_date__lt=now), _delete_sessions),
         ("refresh tokens", OutstandingToken.objects.filter(expires_at__lt=now), _delete_tokens),
         ("sign-in families", SignInFamily.objects.filter(refresh_expires_at__lt=now), _delete_families),
@@ -50,51 +50,59 @@ def credentials_purge(
             if progress:
                 progress(name, result.counts[name])
             continue
-        done, last = 0, None
+        done, lower = 0, None
         while True:
-            # Keyset pagination by primary key: each batch starts where the last one ended,
-            # so no batch re-reads the index entries of rows already deleted.
-            page = queryset if last is None else queryset.filter(pk__gt=last)
+            # Keyset batches by primary key range: find where this batch ends, then delete the
+            # matching rows up to there. Each batch starts where the last one ended (no re-reading
+            # of deleted index entries), and no list of keys travels to the database and back.
+            page = queryset if lower is None else queryset.filter(pk__gt=lower)
+            upper = _batch_end(page, batch_size)
+            if upper is None:
+                break
             with transaction.atomic():
-                pks = list(page.order_by("pk").values_list("pk", flat=True)[:batch_size])
-                if not pks:
-                    break
-                done += delete(pks)
-            last = pks[-1]
+                done += delete(page.filter(pk__lte=upper))
+            lower = upper
             if progress:
                 progress(name, done)
         result.counts[name] = done
     return result
 
 
-def _delete_sessions(pks: list[Any]) -> int:
-    return _raw_delete(Session.objects.filter(pk__in=pks))
+def _batch_end(page: QuerySet, batch_size: int) -> Any:
+    """Primary key of the batch_size-th row of the page (or its last row); None when empty."""
+    keys = page.order_by("pk").values_list("pk", flat=True)
+    found = list(keys[batch_size - 1 : batch_size])
+    return found[0] if found else keys.order_by("-pk").first()
 
 
-def _delete_tokens(pks: list[Any]) -> int:
+def _delete_sessions(batch: QuerySet) -> int:
+    return _raw_delete(batch)
+
+
+def _delete_tokens(batch: QuerySet) -> int:
     """Delete outstanding tokens with their blacklist rows and family links, children first."""
     return (
-        _raw_delete(BlacklistedToken.objects.filter(token_id__in=pks))
-        + _raw_delete(FamilyToken.objects.filter(token_id__in=pks))
-        + _raw_delete(OutstandingToken.objects.filter(pk__in=pks))
+        _raw_delete(BlacklistedToken.objects.filter(token__in=batch))
+        + _raw_delete(FamilyToken.objects.filter(token__in=batch))
+        + _raw_delete(batch)
     )
 
 
-def _delete_families(pks: list[Any]) -> int:
-    token_ids = list(FamilyToken.objects.filter(family_id__in=pks).values_list("token_id", flat=True))
+def _delete_families(batch: QuerySet) -> int:
+    token_ids = list(FamilyToken.objects.filter(family__in=batch).values_list("token_id", flat=True))
     # Normally none are left: a family's refresh tokens expire no later than the family.
-    count = _delete_tokens(token_ids) if token_ids else 0
-    return count + _raw_delete(SignInFamily.objects.filter(pk__in=pks))
+    count = _delete_tokens(OutstandingToken.objects.filter(pk__in=token_ids)) if token_ids else 0
+    return count + _raw_delete(batch)
 
 
-def _delete_cutoffs(pks: list[Any]) -> int:
-    return _raw_delete(AccessCutoff.objects.filter(pk__in=pks))
+def _delete_cutoffs(batch: QuerySet) -> int:
+    return _raw_delete(batch)
 
 
 def _raw_delete(queryset: QuerySet) -> int:
-    """One DELETE ... WHERE pk IN (...), without loading rows: the cascades are done explicitly above.
+    """One DELETE ... WHERE <the batch's conditions>, without loading rows or sending signals.
 
-    (QuerySet.delete() would load every row of a model that others reference and delete it in
-    chunks of 100; this purge owns its cascade order and fires no delete signals.)
+    QuerySet.delete() would load every row of a model that others reference and delete it in
+    chunks of 100; this purge deletes children explicitly first, so one statement per table does.
     """
     return queryset._raw_delete(queryset.db)

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from tests.factories import PASSWORD
-from tests.live import free_port
+from tests.live import AppServer, app_server, free_port
 
 UA = "revocation-tests/1.0"
 BOUND = 1.0  # seconds: every request sent this long after the revocation answer must be refused
@@ -181,6 +182,29 @@ def assert_refused_within_bound(results: list[Result], revoked_at: float, label:
     )
     assert latency < BOUND
     return latency
+
+
+@contextlib.contextmanager
+def two_servers(log_dir: Path, **env: str) -> Iterator[tuple[AppServer, AppServer]]:
+    """Start app servers A and B at the same time (each start costs seconds); stop both on exit."""
+    managers = [app_server(log_dir=log_dir, **env), app_server(log_dir=log_dir, **env)]
+    outcomes = together([lambda m=m: _enter(m) for m in managers])
+    try:
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        yield outcomes[0], outcomes[1]
+    finally:
+        for manager, outcome in zip(managers, outcomes, strict=True):
+            if not isinstance(outcome, BaseException):
+                manager.__exit__(None, None, None)
+
+
+def _enter(manager: Any) -> Any:
+    try:
+        return manager.__enter__()
+    except Exception as e:  # noqa: BLE001 - handed back to the caller, which re-raises it
+        return e
 
 
 class PrivateRedis:

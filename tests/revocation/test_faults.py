@@ -28,6 +28,7 @@ from tests.revocation.live_http import (
     obtain,
     revoke_while_polling,
     together,
+    two_servers,
     warm,
 )
 
@@ -86,10 +87,7 @@ def redis(tmp_path: Path) -> Iterator[PrivateRedis]:
 def test_redis_stopped_mid_run_then_back_empty(redis: PrivateRedis, tmp_path: Path) -> None:
     for name in ("alice", "bob", "carol"):
         make_user(name)
-    with (
-        app_server(log_dir=tmp_path, REDIS_URL=redis.url) as a_server,
-        app_server(log_dir=tmp_path, REDIS_URL=redis.url) as b_server,
-    ):
+    with two_servers(tmp_path, REDIS_URL=redis.url) as (a_server, b_server):
         a, b = a_server.url, b_server.url
         servers = [a, b]
         # Before the outage: one token revoked (and seen as revoked), others valid and warm.

@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 
 from tests.factories import make_user
-from tests.live import app_server
 from tests.revocation.live_http import (
     Browser,
     assert_refused_within_bound,
@@ -15,6 +14,7 @@ from tests.revocation.live_http import (
     obtain,
     revoke_while_polling,
     together,
+    two_servers,
     warm,
 )
 
@@ -30,7 +30,7 @@ def test_revocations_on_a_reach_every_worker_of_b(log_dir: Path) -> None:
     """One pair of servers (starting gunicorn dominates the cost), three revocations, three users."""
     for name in ("alice", "bob", "carol"):
         make_user(name)
-    with app_server(log_dir=log_dir) as a, app_server(log_dir=log_dir) as b:
+    with two_servers(log_dir) as (a, b):
         access_token_signed_out_on_a(a.url, b.url)
         access_token_deleted_on_a(a.url, b.url)
         browser_session_revoked_on_a(a.url, b.url)

@@ -1,5 +1,6 @@
 """manage.py purge_credentials: delete expired sessions, refresh tokens, sign-ins and cutoffs."""
 
+import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -18,9 +19,14 @@ class Command(BaseCommand):
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1")
         verb = "would purge" if dry_run else "purged"
+        started = time.monotonic()
         result = credentials_purge(
             batch_size=batch_size,
             dry_run=dry_run,
-            progress=lambda kind, n: self.stdout.write(f"{kind}: {verb} {n}"),
+            progress=lambda kind, n: self.stdout.write(
+                f"{kind}: {verb} {n} ({time.monotonic() - started:.1f} s)"
+            ),
         )
-        self.stdout.write(self.style.SUCCESS(f"Done: {verb} {result.total} rows."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Done: {verb} {result.total} rows in {time.monotonic() - started:.1f} s.")
+        )
