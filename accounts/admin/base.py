@@ -3,12 +3,15 @@
 import ipaddress
 import uuid
 from collections.abc import Callable, Iterable
-from functools import cached_property
+from functools import cached_property, lru_cache
 from math import ceil
+from operator import attrgetter
 from typing import Any
 
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.utils import quote
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -16,15 +19,16 @@ from django.db import connections
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import RevocationEvent
 
-# The changelist never counts more rows than this, and never pages past it.
-COUNT_CAP = 10_000
+# The changelist never counts more rows than this, and never pages past it (100 pages of 50).
+COUNT_CAP = 5_000
 # A bulk revocation handles at most this many credentials per confirmation.
 MAX_REVOKE = 1_000
 # Rows listed on a confirmation page (the rest are counted).
@@ -46,7 +50,8 @@ class CappedCountPaginator(Paginator):
             estimate = _estimated_rows(qs)
             if estimate is not None and estimate > COUNT_CAP:
                 return estimate
-        return qs.order_by().values("pk")[: COUNT_CAP + 1].count()
+        # Keep the ordering: the count then walks the same index as the page itself.
+        return qs.values("pk")[: COUNT_CAP + 1].count()
 
     @cached_property
     def num_pages(self) -> int:
@@ -75,7 +80,31 @@ class FastListMixin:
     show_full_result_count = False
     list_per_page = 50
     list_max_show_all = 200
-    actions_selection_counter = True
+    # status value -> ordering that an index serves for that filter (see get_ordering)
+    status_ordering: dict[str, tuple[str, ...]] = {}
+
+    def get_ordering(self, request: HttpRequest) -> tuple[str, ...]:
+        # "Expired" rows are the old ones: newest-first by creation would walk past every
+        # active row before the first match, so list them by expiry instead.
+        return self.status_ordering.get(request.GET.get("status", ""), tuple(self.ordering or ()))
+
+    def selection_value(self, obj: Any) -> str:
+        return str(obj.pk)
+
+    def object_url_value(self, obj: Any) -> Any:
+        return obj.pk
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return FastChangeList
+
+    def action_checkbox(self, obj: Any) -> str:
+        # Same markup as Django's, without a template render per row.
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            self.selection_value(obj),
+            _("Select this object for an action - {}").format(obj),
+        )
 
 
 def parse_ip(term: str) -> str | None:
@@ -106,11 +135,43 @@ def users_matching(term: str) -> QuerySet:
     return user_model._default_manager.filter(q).values("pk")
 
 
+@lru_cache(maxsize=128)
+def _changelist_url(app_label: str, model_name: str, prefix: str, urlconf: Any) -> str:
+    return reverse(f"admin:{app_label}_{model_name}_changelist", urlconf=urlconf)
+
+
+def change_url(opts: Any, object_id: Any) -> str:
+    """Return the admin URL of one object: one reverse() per model, not one per row."""
+    base = _changelist_url(opts.app_label, opts.model_name, get_script_prefix(), get_urlconf())
+    return f"{base}{quote(str(object_id))}/change/"
+
+
 def user_link(user: Any) -> str:
     if user is None:
         return "—"
-    url = reverse(f"admin:{user._meta.app_label}_{user._meta.model_name}_change", args=[user.pk])
-    return format_html('<a href="{}">{}</a>', url, user.get_username())
+    return format_html('<a href="{}">{}</a>', change_url(user._meta, user.pk), user.get_username())
+
+
+def datetime_column(field: str, description: Any) -> Callable[[Any, Any], str]:
+    """Return a list column showing `field` (dotted for a related object) as local "YYYY-MM-DD HH:MM".
+
+    Cheaper than Django's localized long date format, rendered for every cell of a page.
+    """
+    getter = attrgetter(field)
+
+    @admin.display(description=description, ordering=field.replace(".", "__"))
+    def column(model_admin: Any, obj: Any) -> str:
+        value = getter(obj)
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else "—"
+
+    return column
+
+
+class FastChangeList(ChangeList):
+    """Row links built from one cached URL prefix, keyed by the admin's `object_url_value`."""
+
+    def url_for_result(self, result: Any) -> str:
+        return change_url(self.opts, self.model_admin.object_url_value(result))
 
 
 def events_url(**filters: Any) -> str:
@@ -121,9 +182,13 @@ def events_link(**filters: Any) -> str:
     return format_html('<a href="{}">{}</a>', events_url(**filters), _("audit"))
 
 
+STATUS_LABELS = {"active": _("active"), "expired": _("expired"), "revoked": _("revoked")}
+
+
 def status_badge(status: str) -> str:
-    labels = {"active": _("active"), "expired": _("expired"), "revoked": _("revoked")}
-    return format_html('<span class="credential-status credential-{}">{}</span>', status, labels[status])
+    return format_html(
+        '<span class="credential-status credential-{}">{}</span>', status, STATUS_LABELS[status]
+    )
 
 
 class RevokeActionMixin:

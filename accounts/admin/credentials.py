@@ -2,10 +2,8 @@
 
 from typing import Any
 
-from django import forms
 from django.contrib import admin
 from django.contrib.admin import helpers
-from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -19,7 +17,9 @@ from django.utils.translation import ngettext
 from accounts.admin.base import (
     FastListMixin,
     RevokeActionMixin,
+    change_url,
     credential_row,
+    datetime_column,
     events_link,
     events_url,
     parse_ip,
@@ -98,17 +98,6 @@ class CredentialSearchMixin:
         return queryset.filter(user__in=users_matching(term)), False
 
 
-class SessionChangeList(ChangeList):
-    """Link each row by its public id: the primary key is the session key, a secret."""
-
-    def url_for_result(self, result: Session) -> str:
-        return reverse(
-            "admin:accounts_session_change",
-            args=[result.public_id],
-            current_app=self.model_admin.admin_site.name,
-        )
-
-
 @admin.register(Session)
 class SessionAdmin(CredentialSearchMixin, RevokeActionMixin, FastListMixin, admin.ModelAdmin):
     """Browser sessions: listed, searched and revoked by public id; the key is never shown."""
@@ -118,16 +107,19 @@ class SessionAdmin(CredentialSearchMixin, RevokeActionMixin, FastListMixin, admi
         "owner",
         "ip",
         "device",
-        "created_at",
-        "last_activity",
-        "expire_date",
+        "created",
+        "last_active",
+        "expires",
         "status",
-        "audit",
     )
     list_filter = (SessionStatusFilter, ("created_at", admin.DateFieldListFilter))
     list_select_related = ("user",)
-    sortable_by = ("created_at", "expire_date")
+    sortable_by = ("created", "expires")
     ordering = ("-created_at",)
+    status_ordering = {"expired": ("-expire_date",)}
+    created = datetime_column("created_at", _("created"))
+    last_active = datetime_column("last_activity", _("last activity"))
+    expires = datetime_column("expire_date", _("expires"))
     actions = ("revoke_sessions",)
     revoke_permissions = ("accounts.revoke_session",)
     revoke_action_names = ("revoke_sessions",)
@@ -135,9 +127,6 @@ class SessionAdmin(CredentialSearchMixin, RevokeActionMixin, FastListMixin, admi
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         # session_data is never displayed; don't even load it.
         return super().get_queryset(request).defer("session_data")
-
-    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
-        return SessionChangeList
 
     def get_urls(self) -> list:
         info = self.opts.app_label, self.opts.model_name
@@ -164,16 +153,12 @@ class SessionAdmin(CredentialSearchMixin, RevokeActionMixin, FastListMixin, admi
     def status(self, obj: Session) -> str:
         return status_badge(session_status(obj))
 
-    @admin.display(description=_("audit"))
-    def audit(self, obj: Session) -> str:
-        return events_link(target=str(obj.public_id))
+    def selection_value(self, obj: Session) -> str:
+        # Django's checkbox value is str(obj.pk): the session key. Select rows by public id.
+        return str(obj.public_id)
 
-    def action_checkbox(self, obj: Session) -> str:
-        # Django's renders str(obj.pk): the session key. Select rows by public id instead.
-        checkbox = forms.CheckboxInput(
-            {"class": "action-select", "aria-label": str(obj)}, lambda value: False
-        )
-        return checkbox.render(helpers.ACTION_CHECKBOX_NAME, str(obj.public_id))
+    def object_url_value(self, obj: Session) -> Any:
+        return obj.public_id  # the primary key is the session key, a secret
 
     def response_action(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         # Rows are selected by public id; Django's action machinery filters by primary key.
@@ -243,16 +228,19 @@ class SignInFamilyAdmin(CredentialSearchMixin, RevokeActionMixin, FastListMixin,
         "owner",
         "ip",
         "device",
-        "created_at",
-        "last_used_at",
-        "refresh_expires_at",
+        "created",
+        "last_used",
+        "expires",
         "status",
-        "audit",
     )
     list_filter = (FamilyStatusFilter, ("created_at", admin.DateFieldListFilter))
     list_select_related = ("user",)
-    sortable_by = ("created_at", "refresh_expires_at")
+    sortable_by = ("created", "expires")
     ordering = ("-created_at",)
+    status_ordering = {"expired": ("-refresh_expires_at",)}
+    created = datetime_column("created_at", _("created"))
+    last_used = datetime_column("last_used_at", _("last used"))
+    expires = datetime_column("refresh_expires_at", _("expires"))
     actions = ("revoke_families",)
     revoke_permissions = ("accounts.revoke_token",)
     revoke_action_names = ("revoke_families",)
@@ -333,5 +321,4 @@ class SignInFamilyAdmin(CredentialSearchMixin, RevokeActionMixin, FastListMixin,
 def family_link(family_id: Any) -> str:
     if family_id is None:
         return "—"
-    url = reverse("admin:accounts_signinfamily_change", args=[family_id])
-    return format_html('<a href="{}">{}</a>', url, str(family_id)[:8])
+    return format_html('<a href="{}">{}</a>', change_url(SignInFamily._meta, family_id), str(family_id)[:8])

@@ -5,22 +5,29 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from accounts.admin.base import FastListMixin, parse_uuid, user_link, users_matching
-from accounts.models import RevocationEvent
+from accounts.admin.base import (
+    FastListMixin,
+    change_url,
+    datetime_column,
+    parse_uuid,
+    user_link,
+    users_matching,
+)
+from accounts.models import RevocationEvent, SignInFamily
 
 
 @admin.register(RevocationEvent)
 class RevocationEventAdmin(FastListMixin, admin.ModelAdmin):
     """Who revoked what, when, why and from where. Nobody may add, change or delete an event."""
 
-    list_display = ("created_at", "action", "subject", "operator", "target_link", "count", "reason", "ip")
+    list_display = ("when", "action", "subject", "operator", "target_link", "count", "reason", "ip")
     list_filter = ("action", ("created_at", admin.DateFieldListFilter))
     list_select_related = ("user", "actor")
-    sortable_by = ("created_at",)
+    sortable_by = ("when",)
+    when = datetime_column("created_at", _("when"))
     ordering = ("-created_at",)
     search_fields = ("=target", "^user__username", "=user__email")
     search_help_text = _("A session or sign-in id, the start of a username, or an email address.")
@@ -51,8 +58,7 @@ class RevocationEventAdmin(FastListMixin, admin.ModelAdmin):
         if obj.action == RevocationEvent.Action.SESSION:
             # A revoked session's row is deleted: its public id is all that is left.
             return obj.target
-        url = reverse("admin:accounts_signinfamily_change", args=[obj.target])
-        return format_html('<a href="{}">{}</a>', url, obj.target)
+        return format_html('<a href="{}">{}</a>', change_url(SignInFamily._meta, obj.target), obj.target)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

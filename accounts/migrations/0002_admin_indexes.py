@@ -2,19 +2,35 @@
 
 from django.conf import settings
 from django.db import migrations, models
+from django.db.models.functions import Upper
 
-# SimpleJWT's outstanding-token table has no index on created_at; the admin's newest-first
-# date filter needs one. It belongs to another app, so it is added here by schema editor
-# (not part of any model state) and removed on reverse.
-_TOKEN_CREATED = models.Index(fields=["created_at"], name="accounts_outtoken_created")
+# Indexes on other apps' tables, added by schema editor (they are in no model's state) and
+# removed on reverse: SimpleJWT's outstanding tokens by creation and expiry (newest-first date
+# filter, "expired" status), and the user table by case-insensitive email (admin search).
+_TOKEN_INDEXES = [
+    models.Index(fields=["created_at"], name="accounts_outtoken_created"),
+    models.Index(fields=["expires_at"], name="accounts_outtoken_expires"),
+]
+_EMAIL_INDEX = models.Index(Upper("email"), name="accounts_user_email_upper")
 
 
-def _add_token_index(apps, schema_editor):
-    schema_editor.add_index(apps.get_model("token_blacklist", "OutstandingToken"), _TOKEN_CREATED)
+def _user_model(apps):
+    model = apps.get_model(settings.AUTH_USER_MODEL)
+    return model if any(f.name == "email" for f in model._meta.fields) else None
 
 
-def _remove_token_index(apps, schema_editor):
-    schema_editor.remove_index(apps.get_model("token_blacklist", "OutstandingToken"), _TOKEN_CREATED)
+def _add_indexes(apps, schema_editor):
+    for index in _TOKEN_INDEXES:
+        schema_editor.add_index(apps.get_model("token_blacklist", "OutstandingToken"), index)
+    if _user_model(apps) is not None:
+        schema_editor.add_index(_user_model(apps), _EMAIL_INDEX)
+
+
+def _remove_indexes(apps, schema_editor):
+    for index in _TOKEN_INDEXES:
+        schema_editor.remove_index(apps.get_model("token_blacklist", "OutstandingToken"), index)
+    if _user_model(apps) is not None:
+        schema_editor.remove_index(_user_model(apps), _EMAIL_INDEX)
 
 
 class Migration(migrations.Migration):
@@ -41,5 +57,5 @@ class Migration(migrations.Migration):
             model_name="signinfamily",
             index=models.Index(fields=["ip"], name="accounts_family_ip"),
         ),
-        migrations.RunPython(_add_token_index, _remove_token_index),
+        migrations.RunPython(_add_indexes, _remove_indexes),
     ]
