@@ -46,6 +46,9 @@ def main() -> int:
         choices=list(STEPS),
         help="run only these steps; the report reuses the other steps' last results of the same mode",
     )
+    parser.add_argument(
+        "--report-only", action="store_true", help="rewrite the report from the last results; run nothing"
+    )
     args = parser.parse_args()
     out = args.out or (common.ROOT / ("artifacts/bench-quick" if args.quick else "docs"))
     raw = (common.ROOT / "artifacts" / ("bench-quick" if args.quick else "bench")) / "raw"
@@ -53,6 +56,14 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     command = "make bench-quick" if args.quick else "make bench"
     invoked = " ".join(shlex.quote(a) for a in [".venv/bin/python", "bench/run.py", *sys.argv[1:]])
+
+    if args.report_only:
+        results = {
+            n: json.loads((raw / f"{n}.json").read_text()) for n in STEPS if (raw / f"{n}.json").exists()
+        }
+        md, png = report.write(results, json.loads((raw / "meta.json").read_text()), out)
+        print(f"wrote {md} and {png}")
+        return 0
 
     started = time.perf_counter()
     results: dict[str, object] = {}
