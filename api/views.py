@@ -161,10 +161,7 @@ class MeApi(APIView):
 
     @extend_schema(tags=["me"], responses={200: MeSerializer, **ME_ERRORS})
     def get(self, request: Request) -> Response:
-        user = get_user_model().objects.filter(pk=request.user.pk, is_active=True).first()
-        if user is None:
-            raise AuthenticationFailed("User not found", code="user_not_found")
-        return Response(MeSerializer(user).data)
+        return Response(MeSerializer(_user(request)).data)
 
 
 class MeSessionListApi(APIView):
@@ -215,11 +212,17 @@ class MeSessionRevokeOthersApi(APIView):
 
 
 def _user(request: Request) -> Any:
-    """Return a user instance for filtering: the session's user, or one keyed by the token's id."""
+    """Return the signed-in user; a token's user must still exist and be active (else 401).
+
+    A session's user was loaded (and checked) by Django; a token carries only the id.
+    """
     user_model = get_user_model()
     if isinstance(request.user, user_model):
         return request.user
-    return user_model(pk=request.user.pk)
+    user = user_model._default_manager.filter(pk=request.user.pk, is_active=True).first()
+    if user is None:
+        raise AuthenticationFailed("User not found", code="user_not_found")
+    return user
 
 
 def _forget_revoked_session(request: Request) -> None:

@@ -244,3 +244,20 @@ class TestRevokeOthers:
         assert_error(other.get("/api/me/"), 401)
         assert_error(me(api, tokens["access"]), 401, "token_revoked")
         assert [i["kind"] for i in listing(browser)] == ["session"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/me/"),
+        ("get", "/api/me/sessions/"),
+        ("post", "/api/me/sessions/revoke-others/"),
+        ("delete", "/api/me/sessions/00000000-0000-0000-0000-000000000000/"),
+    ],
+)
+def test_tokens_of_a_deleted_user_are_refused(user: Any, method: str, path: str) -> None:
+    api = APIClient(raise_request_exception=False)
+    access = pair(api)["access"]
+    user.delete()
+    response = getattr(api, method)(path, **bearer(access))
+    assert_error(response, 401)
