@@ -11,6 +11,7 @@ from django.shortcuts import redirect
 from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
@@ -86,7 +87,12 @@ class SessionRevokeOthersView(View):
             reason="signed out all other sessions",
             ip=client_ip(request),
         )
-        messages.success(request, _("Signed out %(count)d other sessions.") % {"count": event.count})
+        text = ngettext(
+            "Signed out %(count)d other session or API sign-in.",
+            "Signed out %(count)d other sessions and API sign-ins.",
+            event.count,
+        )
+        messages.success(request, text % {"count": event.count})
         return redirect("accounts-sessions")
 
 

@@ -189,6 +189,8 @@ def test_no_page_ever_shows_the_session_key(user: Any) -> None:
         "/",
         "/accounts/sessions/",
         "/accounts/password_change/",
+        "/accounts/password_change/done/",
+        "/accounts/signup/",
         "/accounts/login/",
         "/api/me/",
         "/api/me/sessions/",
@@ -246,6 +248,7 @@ def test_sign_out_all_others(user: Any, other_user: Any) -> None:
     pair = make_family(user)
     response = here.post("/accounts/sessions/revoke-others/")
     assert response.status_code == 302
+    assert "Signed out 3 other sessions and API sign-ins." in here.get("/accounts/sessions/").content.decode()
     assert is_signed_in(here) and is_signed_in(bob)
     assert not is_signed_in(phone) and not is_signed_in(laptop)
     assert SignInFamily.objects.get(pk=pair.family.pk).revoked_at is not None
