@@ -120,6 +120,8 @@ def report(result: dict[str, Any]) -> str:
     for label in ("repeated", "distinct"):
         s = result[label]
         verdict = "PASS" if s["ratio"] <= TARGET else "FAIL"
+        if label == "distinct":  # the bar is for the realistic mix; say where the worst case lands
+            verdict = ("within" if s["ratio"] <= TARGET else "above") + " it (informational)"
         lines += [
             f"  {titles[label]}:",
             f"    SimpleJWT JWTStatelessUserAuthentication  {s['stateless']['median_us']:8.2f} us"
