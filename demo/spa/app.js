@@ -87,7 +87,9 @@
       refreshing = (async () => {
         if (!refresh) throw new ApiError(401, "not_signed_in", "Not signed in");
         try {
-          setTokens(await call("/api/token/refresh/", { method: "POST", body: { refresh }, auth: false }));
+          const pair = await call("/api/token/refresh/", { method: "POST", body: { refresh }, auth: false });
+          if (!tokens || tokens.refresh !== refresh) return; // signed out meanwhile: don't bring tokens back
+          setTokens(pair);
           refreshCount += 1;
           renderTokenInfo();
         } catch (e) {
@@ -244,6 +246,7 @@
       showSignedIn(true);
       setStatus("Signed in.", "ok");
     } catch (e) {
+      if (tokens) signedOut(""); // half-way: forget what we got rather than keep it unseen
       showError(e);
     }
   }
@@ -268,6 +271,7 @@
   }
 
   async function signOut() {
+    if (refreshing) await refreshing.catch(() => null); // blacklist the newest refresh token, not a rotated one
     if (!tokens) return;
     const refresh = tokens.refresh;
     try {
