@@ -119,7 +119,7 @@ def _pages() -> list[tuple[str, str, dict[str, Any] | None]]:
         ("sessions search email", f"{s}?{urlencode({'q': email})}", None),
         ("sessions search IP", f"{s}?q={session.ip}", None),
         ("sessions of one user", f"{s}?user__id__exact={heavy.pk}", None),
-        ("sessions last page (p=200)", f"{s}?p=200", None),
+        ("sessions last page (p=100)", f"{s}?p=100", None),
         ("session detail", f"{s}{session.public_id}/change/", None),
         (
             "revoke 50 sessions: confirmation",

@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connections
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import get_script_prefix, get_urlconf, reverse
@@ -33,6 +33,8 @@ COUNT_CAP = 5_000
 MAX_REVOKE = 1_000
 # Rows listed on a confirmation page (the rest are counted).
 CONFIRM_LISTED = 100
+# A search by username prefix or email looks at this many matching users at most.
+USER_MATCH_LIMIT = 100
 
 
 class CappedCountPaginator(Paginator):
@@ -50,8 +52,7 @@ class CappedCountPaginator(Paginator):
             estimate = _estimated_rows(qs)
             if estimate is not None and estimate > COUNT_CAP:
                 return estimate
-        # Keep the ordering: the count then walks the same index as the page itself.
-        return qs.values("pk")[: COUNT_CAP + 1].count()
+        return qs.order_by().values("pk")[: COUNT_CAP + 1].count()
 
     @cached_property
     def num_pages(self) -> int:
@@ -121,18 +122,25 @@ def parse_uuid(term: str) -> uuid.UUID | None:
         return None
 
 
-def users_matching(term: str) -> QuerySet:
-    """Return users whose email is `term` (case-insensitive) or whose username starts with it.
+def users_matching(term: str) -> list[Any]:
+    """Return the ids of the user named `term`, else of the first users whose name starts with it.
 
-    Both use an index (Django's pattern index on the unique username; email lookups
-    go through the user table's few rows per match), never a substring scan.
+    A term with "@" matches an email, case-insensitively. Each is one indexed lookup
+    (the unique username and its pattern index, the upper(email) index), and at most
+    USER_MATCH_LIMIT ids come back, so the credential query that follows stays an
+    indexed lookup by user.
     """
     user_model = get_user_model()
-    field = user_model.USERNAME_FIELD
-    q = Q(**{f"{field}__startswith": term})
-    if "@" in term and hasattr(user_model, "email"):
-        q = Q(email__iexact=term)
-    return user_model._default_manager.filter(q).values("pk")
+    manager = user_model._default_manager
+    if "@" in term and any(f.name == "email" for f in user_model._meta.fields):
+        users = manager.filter(email__iexact=term)
+    else:
+        field = user_model.USERNAME_FIELD
+        exact = list(manager.filter(**{field: term}).values_list("pk", flat=True)[:1])
+        if exact:
+            return exact
+        users = manager.filter(**{f"{field}__startswith": term}).order_by(field)
+    return list(users.values_list("pk", flat=True)[:USER_MATCH_LIMIT])
 
 
 @lru_cache(maxsize=128)

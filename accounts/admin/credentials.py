@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -71,12 +71,12 @@ class FamilyStatusFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         now = timezone.now()
+        # refresh_expires_at never passes expires_at (families.py caps it), so it alone
+        # decides expiry, and its index serves both the filter and the "expired" ordering.
         if self.value() == "active":
-            return queryset.filter(revoked_at__isnull=True, refresh_expires_at__gt=now, expires_at__gt=now)
+            return queryset.filter(revoked_at__isnull=True, refresh_expires_at__gt=now)
         if self.value() == "expired":
-            return queryset.filter(revoked_at__isnull=True).filter(
-                Q(refresh_expires_at__lte=now) | Q(expires_at__lte=now)
-            )
+            return queryset.filter(revoked_at__isnull=True, refresh_expires_at__lte=now)
         if self.value() == "revoked":
             return queryset.filter(revoked_at__isnull=False)
         return queryset

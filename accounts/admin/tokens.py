@@ -196,7 +196,8 @@ class BlacklistedTokenAdmin(TokenSearchMixin, TokenColumnsMixin, FastListMixin, 
     list_filter = (("blacklisted_at", admin.DateFieldListFilter),)
     list_select_related = ("token__user", "token__family_link")
     sortable_by = ()
-    ordering = ("-id",)
+    # Newest token first; the unique token_id index serves it, also joined to a user's tokens.
+    ordering = ("-token_id",)
     actions = None
     user_path = "token__user"
     jti_path = "token__jti"
