@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PG_URL ?= postgres://postgres@127.0.0.1:5432/authproject
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test test-embedded test-services lint bench bench-quick clean browser wrk
+.PHONY: run test test-embedded test-services lint security bench bench-quick clean browser wrk
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,13 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/python manage.py makemigrations --check --dry-run > /dev/null
 
+# Static security checks (docs/security.md): bandit (justified skips in pyproject.toml) and
+# pip-audit (justified ignores in .pip-audit-ignore; fails under CI if it cannot audit).
+# check --deploy and schemathesis run as tests (tests/security/test_tooling.py).
+security: $(VENV)/.installed
+	$(BIN)/bandit -q -c pyproject.toml -r accounts api project
+	$(BIN)/python .ci/pip_audit.py
+
 # Pass 1: the embedded default (SQLite + local-memory cache).
 test-embedded: $(VENV)/.installed
 	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest -m "not services" -p no:cacheprovider
@@ -48,7 +55,7 @@ test-services: $(VENV)/.installed browser
 	  DATABASE_URL="$(PG_URL)" REDIS_URL="$(REDIS_TEST_URL)" $(BIN)/pytest -p no:cacheprovider; \
 	fi
 
-test: lint test-embedded test-services
+test: lint security test-embedded test-services
 	@if $(BIN)/python scripts/services_up.py "$(BENCH_PG_URL)" "$(BENCH_REDIS_URL)"; then \
 	  $(MAKE) --no-print-directory bench-quick; \
 	else \

@@ -5,6 +5,8 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.signals import setting_changed
 from rest_framework_simplejwt import settings as jwt_settings
 from rest_framework_simplejwt import tokens
@@ -70,6 +72,10 @@ class _StrictClaimsMixin:
         user_id = p.get(s.USER_ID_CLAIM)
         if not isinstance(user_id, (str, int)) or isinstance(user_id, bool) or len(str(user_id)) > 64:
             raise TokenError("Token has an invalid user id")
+        try:  # e.g. "" or "x" for an integer key: a 500 in every user lookup otherwise
+            get_user_model()._meta.pk.to_python(user_id)
+        except ValidationError as e:
+            raise TokenError("Token has an invalid user id") from e
         try:
             uuid.UUID(str(p[FAMILY_CLAIM]))
         except (KeyError, ValueError, TypeError, AttributeError) as e:
