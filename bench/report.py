@@ -174,7 +174,7 @@ def chart(results: dict[str, Any], meta: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(17, 5.8), gridspec_kw={"width_ratios": [1.2, 1.2, 0.8]})
+    fig, axes = plt.subplots(3, 1, figsize=(11, 15), gridspec_kw={"height_ratios": [1.1, 1.1, 0.6]})
     inproc = _get(results, "inprocess", "rows") or {}
     names = [n for n in INPROC_LABELS if n in inproc]
     ax = axes[0]
@@ -193,7 +193,8 @@ def chart(results: dict[str, Any], meta: dict[str, Any], path: Path) -> None:
     names = [n for n in HTTP_LABELS if n in http]
     ax = axes[1]
     colors = [
-        "#c0392b" if n == "jwt-revocation" else ("#95a5a6" if n == "none" else "#2c7fb8") for n in names
+        "#c0392b" if n.endswith("jwt-revocation") else ("#95a5a6" if n == "none" else "#2c7fb8")
+        for n in names
     ]
     ax.barh([HTTP_LABELS[n] for n in names], [http[n]["rps"] for n in names], color=colors)
     ax.invert_yaxis()
@@ -215,7 +216,7 @@ def chart(results: dict[str, Any], meta: dict[str, Any], path: Path) -> None:
         + (" (QUICK smoke run: small sizes)" if meta["quick"] else ""),
         fontsize=10,
     )
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.98))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
