@@ -1,14 +1,17 @@
 """The operator admin, driven through the test client: screens, force-revoke actions, permissions, secrets."""
 
 import hashlib
+import io
 from typing import Any
 
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
@@ -404,3 +407,27 @@ def test_user_page_queries_are_bounded(operator: Client, alice: Victim) -> None:
     with CaptureQueriesContext(connection) as ctx:
         operator.get(url)
     assert len(ctx.captured_queries) == before <= 25
+
+
+@pytest.mark.services
+def test_seed_credentials_fills_every_screen(operator: Client) -> None:
+    call_command("seed_credentials", users=40, sessions=300, tokens=200, stdout=io.StringIO())
+    now = timezone.now()
+    assert Session.objects.filter(user__username__startswith="seed").count() == 300
+    assert OutstandingToken.objects.filter(family_link__isnull=False).count() == 200
+    assert SignInFamily.objects.count() == 100
+    assert (
+        Session.objects.filter(expire_date__lte=now).exists()
+        and Session.objects.filter(expire_date__gt=now).exists()
+    )
+    assert (
+        BlacklistedToken.objects.exists()
+        and OutstandingToken.objects.filter(blacklistedtoken__isnull=True).exists()
+    )
+    assert (
+        RevocationEvent.objects.filter(action="family").count()
+        == SignInFamily.objects.filter(revoked_at__isnull=False).count()
+    )
+    extra = [f"{SESSIONS}?status=expired", f"{FAMILIES}?status=revoked", f"{OUTSTANDING}?status=expired"]
+    for url in [*CHANGELISTS, *extra]:
+        assert operator.get(url).status_code == 200, url

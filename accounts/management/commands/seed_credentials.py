@@ -68,6 +68,9 @@ class Command(BaseCommand):
         started = time.monotonic()
         big = [_tables()[name] for name in ("session", "family", "outstanding", "blacklisted", "link")]
         with transaction.atomic(), connection.cursor() as cursor:
+            # Run any deferred foreign-key checks now: PostgreSQL refuses ALTER TABLE on a table
+            # with pending trigger events (e.g. rows written earlier in this transaction).
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute("SET LOCAL synchronous_commit TO off")
             cursor.execute("SET LOCAL maintenance_work_mem TO '256MB'")
             self._skip_fk_checks(cursor)
