@@ -395,3 +395,18 @@ def test_r15_other_users_credentials_are_not_found(user: Any) -> None:
         assert response.status_code == 404
     assert me(bob_tokens["access"]).status_code == 200
     assert client.get("/accounts/sessions/").status_code == 200
+
+
+def test_r18_password_change_needs_the_current_password(user: Any, browser: Client) -> None:
+    sign_in(browser, "alice")
+    other = Client()
+    sign_in(other, "alice")
+    new = "a-brand-new-passphrase-77"
+    for old in ("", "wrong-password"):
+        response = browser.post(
+            "/accounts/password_change/", {"old_password": old, "new_password1": new, "new_password2": new}
+        )
+        assert response.status_code == 200  # the form again, with an error
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
+    assert other.get("/accounts/sessions/").status_code == 200  # other sessions untouched
