@@ -107,10 +107,16 @@ def _publish(value: int) -> None:
 
 
 def _restore_published(value: int) -> None:
-    """Put the generation back into an emptied cache, so the fast path resumes by itself."""
+    """Put the generation back into an emptied cache, so the fast path resumes by itself.
+
+    `value` was read from the database a moment ago. If a revocation committed since then
+    and its own publish was lost, the restored value would be stale and could hide that
+    revocation from processes whose snapshot answers to it; so check again and, if the
+    database moved on, remove the key (everyone then asks the database, and restores it).
+    """
     cache = _cache()
-    if cache is not None:
-        cache.add(GENERATION_KEY, value, timeout=None)
+    if cache is not None and cache.add(GENERATION_KEY, value, timeout=None) and _db_generation() != value:
+        cache.delete(GENERATION_KEY)
 
 
 def _cache() -> BaseCache | None:

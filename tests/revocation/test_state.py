@@ -155,7 +155,7 @@ def test_missing_key_without_change_keeps_the_snapshot_and_restores_the_key(
     warm(view, clock, pair.access)
     caches[accounts_settings.REVOCATION_CACHE_ALIAS].delete(GENERATION_KEY)
     clock.advance(POLL)
-    with django_assert_num_queries(1):  # the generation row only, no reload
+    with django_assert_num_queries(2):  # the generation row, and again after restoring the key; no reload
         assert not revoked(view, pair.access)
     assert published() == db_generation()
 
@@ -250,3 +250,14 @@ def test_cutoff_alone_refuses_a_token_of_an_unrevoked_family(user: Any) -> None:
     response = me(client, pair.access)
     assert response.status_code == 401
     assert response.json()["code"] == "token_revoked"
+
+
+def test_a_stale_restore_does_not_hide_a_newer_generation(user: Any, clock: FakeClock) -> None:
+    """Restoring a generation the database has already moved past leaves no stale key behind."""
+    pair = make_family(user)
+    revocation.family_revoke(family=pair.family, reason="test")  # its publish is lost
+    caches[accounts_settings.REVOCATION_CACHE_ALIAS].delete(GENERATION_KEY)
+    revocation_state._restore_published(db_generation() - 1)  # read just before that commit
+    assert published() is None
+    revocation_state._restore_published(db_generation())
+    assert published() == db_generation()
