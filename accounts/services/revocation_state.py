@@ -30,9 +30,11 @@ class Snapshot:
     db_generation: int
     published: int | None  # the cache value this snapshot answers to
     families: frozenset[str]
-    # user id -> epoch seconds (fractional): a token whose whole-second `iat` is before it
-    # may have been issued before the cutoff, so it is refused.
-    cutoffs: dict[str, float]
+    # user id -> the cutoff's whole second: a token whose `iat` second is earlier is refused.
+    # Tokens issued within the cutoff's own second are left to the family sweep that set the
+    # cutoff (it revoked every family then committed), so a sign-in made just after a
+    # sign-out-everywhere is not refused for the rest of that second.
+    cutoffs: dict[str, int]
     checked_at: float
     reconciled_at: float
 
@@ -147,7 +149,7 @@ def _load(published: int | None, now: float) -> Snapshot:
         str(pk) for pk in SignInFamily.objects.filter(revoked_at__gte=horizon).values_list("pk", flat=True)
     )
     cutoffs = {
-        str(user_id): not_before.timestamp()
+        str(user_id): int(not_before.timestamp())
         for user_id, not_before in AccessCutoff.objects.filter(not_before__gte=horizon).values_list(
             "user_id", "not_before"
         )

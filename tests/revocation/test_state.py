@@ -179,7 +179,8 @@ def test_lagging_publish_the_database_wins(
     assert revoked(view, pair.access)
 
 
-def test_cutoff_refuses_tokens_issued_in_the_same_second_before_it(user: Any, clock: FakeClock) -> None:
+def test_cutoff_refuses_tokens_of_earlier_seconds_only(user: Any, clock: FakeClock) -> None:
+    """Within the cutoff's own second the family sweep decides, so a fresh sign-in is not refused."""
     cutoff = timezone.now().replace(microsecond=500_000)
     AccessCutoff.objects.create(user=user, not_before=cutoff)
     view = RevocationState()
@@ -187,7 +188,8 @@ def test_cutoff_refuses_tokens_issued_in_the_same_second_before_it(user: Any, cl
     uid = str(user.pk)
     family = "00000000-0000-0000-0000-000000000001"
     assert view.is_access_revoked(family_id=family, user_id=uid, issued_at=second - 60)
-    assert view.is_access_revoked(family_id=family, user_id=uid, issued_at=second)  # maybe before
+    assert view.is_access_revoked(family_id=family, user_id=uid, issued_at=second - 1)
+    assert not view.is_access_revoked(family_id=family, user_id=uid, issued_at=second)
     assert not view.is_access_revoked(family_id=family, user_id=uid, issued_at=second + 1)
     assert not view.is_access_revoked(family_id=family, user_id="999999", issued_at=second)
 
@@ -261,3 +263,13 @@ def test_a_stale_restore_does_not_hide_a_newer_generation(user: Any, clock: Fake
     assert published() is None
     revocation_state._restore_published(db_generation())
     assert published() == db_generation()
+
+
+def test_sign_in_right_after_sign_out_everywhere_works(user: Any) -> None:
+    """The old sign-in is refused at once; a new one made in the same second is accepted."""
+    old = make_family(user)
+    client = APIClient()
+    revocation.user_sign_out_everywhere(user=user, reason="test")
+    fresh = make_family(user)
+    assert me(client, old.access).status_code == 401
+    assert me(client, fresh.access).status_code == 200
