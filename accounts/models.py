@@ -44,9 +44,9 @@ class Session(AbstractBaseSession):
         verbose_name_plural = _("browser sessions")
         indexes = [
             models.Index(fields=["user", "expire_date"], name="accounts_session_user_exp"),
-            # Admin: newest-first changelist and date filter; search by IP.
+            # Admin: newest-first changelist and date filter; search by IP, newest first.
             models.Index(fields=["created_at"], name="accounts_session_created"),
-            models.Index(fields=["ip"], name="accounts_session_ip"),
+            models.Index(fields=["ip", "created_at"], name="accounts_session_ip"),
         ]
         permissions = [("revoke_session", _("Can revoke browser sessions"))]
 
@@ -93,9 +93,9 @@ class SignInFamily(models.Model):
         indexes = [
             models.Index(fields=["user", "refresh_expires_at"], name="accounts_family_user_exp"),
             models.Index(fields=["refresh_expires_at"], name="accounts_family_exp"),
-            # Admin: newest-first changelist and date filter; search by IP.
+            # Admin: newest-first changelist and date filter; search by IP, newest first.
             models.Index(fields=["created_at"], name="accounts_family_created"),
-            models.Index(fields=["ip"], name="accounts_family_ip"),
+            models.Index(fields=["ip", "created_at"], name="accounts_family_ip"),
         ]
         permissions = [("revoke_token", _("Can revoke API sign-ins and refresh tokens"))]
 

@@ -83,11 +83,21 @@ class FastListMixin:
     list_max_show_all = 200
     # status value -> ordering that an index serves for that filter (see get_ordering)
     status_ordering: dict[str, tuple[str, ...]] = {}
+    # ordering served by a (user, ...) index, for lists narrowed to some users
+    user_ordering: tuple[str, ...] | None = None
 
     def get_ordering(self, request: HttpRequest) -> tuple[str, ...]:
         # "Expired" rows are the old ones: newest-first by creation would walk past every
         # active row before the first match, so list them by expiry instead.
-        return self.status_ordering.get(request.GET.get("status", ""), tuple(self.ordering or ()))
+        status = request.GET.get("status", "")
+        if status in self.status_ordering:
+            return self.status_ordering[status]
+        # One user's rows are found through the (user, expiry) index, already in order;
+        # newest-first by creation would scan the whole table for a user's few rows.
+        term = request.GET.get("q", "").strip()
+        if self.user_ordering and ("user__id__exact" in request.GET or (term and parse_ip(term) is None)):
+            return self.user_ordering
+        return tuple(self.ordering or ())
 
     def selection_value(self, obj: Any) -> str:
         return str(obj.pk)

@@ -117,6 +117,7 @@ class SessionAdmin(CredentialSearchMixin, RevokeActionMixin, FastListMixin, admi
     sortable_by = ("created", "expires")
     ordering = ("-created_at",)
     status_ordering = {"expired": ("-expire_date",)}
+    user_ordering = ("-expire_date",)
     created = datetime_column("created_at", _("created"))
     last_active = datetime_column("last_activity", _("last activity"))
     expires = datetime_column("expire_date", _("expires"))
@@ -238,6 +239,7 @@ class SignInFamilyAdmin(CredentialSearchMixin, RevokeActionMixin, FastListMixin,
     sortable_by = ("created", "expires")
     ordering = ("-created_at",)
     status_ordering = {"expired": ("-refresh_expires_at",)}
+    user_ordering = ("-refresh_expires_at",)
     created = datetime_column("created_at", _("created"))
     last_used = datetime_column("last_used_at", _("last used"))
     expires = datetime_column("refresh_expires_at", _("expires"))

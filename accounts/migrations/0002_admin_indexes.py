@@ -47,7 +47,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="session",
-            index=models.Index(fields=["ip"], name="accounts_session_ip"),
+            index=models.Index(fields=["ip", "created_at"], name="accounts_session_ip"),
         ),
         migrations.AddIndex(
             model_name="signinfamily",
@@ -55,7 +55,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="signinfamily",
-            index=models.Index(fields=["ip"], name="accounts_family_ip"),
+            index=models.Index(fields=["ip", "created_at"], name="accounts_family_ip"),
         ),
         migrations.RunPython(_add_indexes, _remove_indexes),
     ]
