@@ -36,8 +36,19 @@ def remember_credential_change(sender: Any, instance: Any, update_fields: Any = 
         return
     if old["is_active"] and not instance.is_active:
         instance._accounts_credential_change = "deactivated"
-    elif old["password"] != instance.password:
+    elif old["password"] != instance.password and _is_password_change(instance):
         instance._accounts_credential_change = "password changed"
+
+
+def _is_password_change(user: Any) -> bool:
+    """Tell a new password from a re-hash of the same one.
+
+    set_password() keeps the raw password on `_password` until the save; Django's own
+    hash upgrade at login (check_password's setter) clears it first, because "password
+    hash upgrades shouldn't be considered password changes". A newly unusable password
+    (set_unusable_password()) does end the user's credentials.
+    """
+    return getattr(user, "_password", None) is not None or not user.has_usable_password()
 
 
 def revoke_on_credential_change(sender: Any, instance: Any, **kwargs: Any) -> None:

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
+from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth.hashers import make_password
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -190,3 +191,29 @@ def test_queryset_update_bypasses_signals_but_sessions_and_refresh_still_end(
     api = APIClient()
     for pair in creds.pairs:
         assert api.post("/api/token/refresh/", {"refresh": pair.refresh}, format="json").status_code == 401
+
+
+def test_password_hash_upgrade_at_login_revokes_nothing(user: Any, settings: Any) -> None:
+    """Django re-hashes a password at login when the hasher changes; that is not a password change."""
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+    ]
+    user.password = make_password(PASSWORD, hasher="md5")
+    user.save()
+    pair = make_family(user)
+    events = RevocationEvent.objects.count()
+    assert authenticate(username=user.username, password=PASSWORD) is not None
+    user.refresh_from_db()
+    assert user.password.startswith("pbkdf2_")  # the hash was upgraded
+    assert RevocationEvent.objects.count() == events
+    pair.family.refresh_from_db()
+    assert pair.family.revoked_at is None
+
+
+def test_set_unusable_password_revokes_everything(user: Any) -> None:
+    pair = make_family(user)
+    user.set_unusable_password()
+    user.save()
+    pair.family.refresh_from_db()
+    assert pair.family.revoked_at is not None
