@@ -1,7 +1,8 @@
 """API URLs, mounted under /api/."""
 
 from django.urls import path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+# The split view serves Swagger UI's start-up script as a file, so the strict CSP holds there too.
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from api import views
 
@@ -19,6 +20,6 @@ urlpatterns = [
     ),
     path("me/sessions/<uuid:credential_id>/", views.MeSessionRevokeApi.as_view(), name="me-session-revoke"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
     re_path(r"", views.api_not_found),  # last: every other /api/ path is a JSON 404
 ]

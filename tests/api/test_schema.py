@@ -84,7 +84,11 @@ def test_docs_page_renders_with_local_assets(client: Any, db: Any) -> None:
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/html")
     html = response.content.decode()
-    assert "swagger-ui" in html.lower() and "/api/schema/" in html
+    assert "swagger-ui" in html.lower()
+    assert "<script>" not in html  # no inline script: the strict CSP applies here too
+    script = client.get("/api/docs/?script=")
+    assert script["Content-Type"].startswith("application/javascript")
+    assert "/api/schema/" in script.content.decode()
     assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', html)
     assert any(a.endswith("swagger-ui-bundle.js") for a in assets)
     assert "cdn.jsdelivr" not in html and "unpkg.com" not in html  # served from the sidecar, offline
