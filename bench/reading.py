@@ -82,6 +82,17 @@ def reading(results: dict[str, Any], meta: dict[str, Any]) -> list[str]:
             ". A session costs two extra queries per request (session row, user row) plus session"
             " middleware work, which is why it trails; the revocation check itself adds no query."
         )
+        spreads = [
+            max(r["rps_runs"]) / min(r["rps_runs"])
+            for r in http.values()
+            if min(r.get("rps_runs") or [0]) > 0
+        ]
+        if spreads and max(spreads) > 1.3:
+            text += (
+                f" Runs of the same variant differed by up to {max(spreads):.1f}x in this run (see the"
+                " runs column), so differences smaller than that between variants are noise here, not"
+                " a ranking."
+            )
         w_ours, w_sess = _g(http, "whoami:jwt-revocation", "rps"), _g(http, "whoami:session-db", "rps")
         if w_ours and w_sess:
             text += (
