@@ -1,7 +1,6 @@
 """API URLs, mounted under /api/."""
 
 from django.urls import path, re_path
-# The split view serves Swagger UI's start-up script as a file, so the strict CSP holds there too.
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from api import views
