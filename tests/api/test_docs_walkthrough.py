@@ -1,4 +1,5 @@
-"""docs/api.md works as written: its shell blocks, run in order against a real app server."""
+"""docs/api.md and README's API walk-through work as written: their shell blocks, run in order
+against a real app server."""
 
 import re
 import shutil
@@ -12,13 +13,20 @@ from django.conf import global_settings
 from tests.factories import make_user
 from tests.live import app_server
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
+ROOT = Path(__file__).resolve().parents[2]
+DOC = ROOT / "docs" / "api.md"
+README = ROOT / "README.md"
 DOC_PASSWORD_LINE = re.compile(r"^PASSWORD='[^']*'$", re.M)
 
 
-def doc_script(base_url: str, password: str) -> str:
+def readme_walkthrough() -> str:
+    text = README.read_text()
+    return text[text.index("### API walk-through with curl") : text.index("## In a browser")]
+
+
+def doc_script(base_url: str, password: str, text: str | None = None) -> str:
     """The doc's ```sh blocks joined, with only the server address and the password swapped in."""
-    blocks = re.findall(r"```sh\n(.*?)```", DOC.read_text(), re.S)
+    blocks = re.findall(r"```sh\n(.*?)```", DOC.read_text() if text is None else text, re.S)
     script = "\n".join(blocks)
     assert "API=http://127.0.0.1:8000\n" in script and DOC_PASSWORD_LINE.search(script)
     script = script.replace("API=http://127.0.0.1:8000\n", f"API={base_url}\n")
@@ -55,6 +63,36 @@ def test_walkthrough_runs_as_written(transactional_db: Any, tmp_path: Path, sett
         '{"detail":"Token is blacklisted","code":"token_not_valid"} HTTP 401',
         '{"detail":"Token is blacklisted","code":"token_not_valid"} HTTP 401',  # 7. reuse
         '{"detail":"Token has been revoked.","code":"token_revoked"} HTTP 401',
+    ]
+    position = 0
+    for expected in expected_in_order:
+        found = out.find(expected, position)
+        assert found >= 0, f"{expected!r} not found after position {position} in:\n{out}"
+        position = found + len(expected)
+
+
+@pytest.mark.services
+@pytest.mark.skipif(not shutil.which("curl"), reason="the walk-through uses curl")
+def test_readme_walkthrough_runs_as_written(transactional_db: Any, tmp_path: Path, settings: Any) -> None:
+    settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS
+    password = "walkthrough-Pa55word-0123"
+    make_user("demo", password=password)
+    with app_server(workers=1, log_dir=tmp_path) as server:
+        run = subprocess.run(
+            ["bash", "-c", doc_script(server.url, password, readme_walkthrough())],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    expected_in_order = [
+        '"username":"demo","email":"demo@example.com"}',  # 2. /api/me/
+        '"kind":"token"',  # 4. sessions
+        '"current":true',
+        "\n{}\n",  # 5. sign out
+        '{"detail":"Token has been revoked.","code":"token_revoked"} HTTP 401',  # 6.
     ]
     position = 0
     for expected in expected_in_order:
