@@ -209,14 +209,8 @@ def status_badge(status: str) -> str:
     )
 
 
-class RevokeActionMixin:
-    """Bulk revocation behind a confirmation page, allowed to holders of `revoke_permissions`."""
-
-    revoke_permissions: tuple[str, ...] = ()
-    revoke_action_names: tuple[str, ...] = ()
-
-    def has_revoke_permission(self, request: HttpRequest) -> bool:
-        return request.user.is_active and request.user.has_perms(self.revoke_permissions)
+class ReadOnlyMixin:
+    """Rows are never added, edited or deleted in the admin: changes go through the services."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -226,6 +220,16 @@ class RevokeActionMixin:
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class RevokeActionMixin(ReadOnlyMixin):
+    """Bulk revocation behind a confirmation page, allowed to holders of `revoke_permissions`."""
+
+    revoke_permissions: tuple[str, ...] = ()
+    revoke_action_names: tuple[str, ...] = ()
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_active and request.user.has_perms(self.revoke_permissions)
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         # Django silently ignores an action the operator may not use; a revoke must be refused.

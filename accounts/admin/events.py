@@ -1,7 +1,5 @@
 """The revocation audit trail: read-only, searchable, linked to users and credentials."""
 
-from typing import Any
-
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -10,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.admin.base import (
     FastListMixin,
+    ReadOnlyMixin,
     change_url,
     datetime_column,
     parse_uuid,
@@ -20,7 +19,7 @@ from accounts.models import RevocationEvent, SignInFamily
 
 
 @admin.register(RevocationEvent)
-class RevocationEventAdmin(FastListMixin, admin.ModelAdmin):
+class RevocationEventAdmin(ReadOnlyMixin, FastListMixin, admin.ModelAdmin):
     """Who revoked what, when, why and from where. Nobody may add, change or delete an event."""
 
     list_display = ("when", "action", "subject", "operator", "target_link", "count", "reason", "ip")
@@ -59,12 +58,3 @@ class RevocationEventAdmin(FastListMixin, admin.ModelAdmin):
             # A revoked session's row is deleted: its public id is all that is left.
             return obj.target
         return format_html('<a href="{}">{}</a>', change_url(SignInFamily._meta, obj.target), obj.target)
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

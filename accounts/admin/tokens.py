@@ -14,6 +14,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 
 from accounts.admin.base import (
     FastListMixin,
+    ReadOnlyMixin,
     RevokeActionMixin,
     credential_row,
     datetime_column,
@@ -181,7 +182,9 @@ class OutstandingTokenAdmin(
 
 
 @admin.register(BlacklistedToken)
-class BlacklistedTokenAdmin(TokenSearchMixin, TokenColumnsMixin, FastListMixin, admin.ModelAdmin):
+class BlacklistedTokenAdmin(
+    ReadOnlyMixin, TokenSearchMixin, TokenColumnsMixin, FastListMixin, admin.ModelAdmin
+):
     """Refresh tokens that were rotated or revoked; read-only."""
 
     list_display = (
@@ -221,12 +224,3 @@ class BlacklistedTokenAdmin(TokenSearchMixin, TokenColumnsMixin, FastListMixin, 
     @admin.display(description=_("expires"))
     def expires_at(self, obj: BlacklistedToken) -> Any:
         return obj.token.expires_at
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
