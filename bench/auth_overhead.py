@@ -9,7 +9,6 @@ tokens issued by accounts.services.families.family_start), interleaved in blocks
 """
 
 import argparse
-import json
 import os
 import random
 import sys
@@ -158,11 +157,7 @@ def main() -> int:
                 connections.close_all()
     finally:
         common.drop_cache_keys()
-    print(report(result))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2))
-    return 0
+    return common.emit(report(result), result, args.json)
 
 
 if __name__ == "__main__":

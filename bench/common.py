@@ -1,5 +1,6 @@
 """Shared bench plumbing: a throw-away PostgreSQL database, Django set-up, interleaved timing."""
 
+import json
 import os
 import secrets
 import statistics
@@ -137,3 +138,12 @@ def summary(ns: list[int]) -> dict[str, float]:
         "p99_us": q[98] / 1000,
         "n": len(ns),
     }
+
+
+def emit(text: str, result: Any, json_path: Path | None) -> int:
+    """Print a step's report and, when asked, save its raw result as JSON; return exit status 0."""
+    print(text)
+    if json_path:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(result, indent=2))
+    return 0

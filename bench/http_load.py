@@ -8,7 +8,6 @@ Each client presents one credential (a browser cookie, an access token, a DRF to
 """
 
 import argparse
-import json
 import os
 import re
 import shutil
@@ -175,11 +174,7 @@ def main() -> int:
                     connections.close_all()
         finally:
             common.drop_cache_keys()
-    print(report(result))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2))
-    return 0
+    return common.emit(report(result), result, args.json)
 
 
 if __name__ == "__main__":

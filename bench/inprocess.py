@@ -11,7 +11,6 @@ Run by bench/run.py (BENCH_DATABASE_URL, BENCH_SQLITE_PATH set and migrated), or
 import argparse
 import hashlib
 import hmac
-import json
 import os
 import random
 import sys
@@ -233,11 +232,7 @@ def main() -> int:
                 connections.close_all()
     finally:
         common.drop_cache_keys()
-    print(report(result))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2))
-    return 0
+    return common.emit(report(result), result, args.json)
 
 
 if __name__ == "__main__":

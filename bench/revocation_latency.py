@@ -10,7 +10,6 @@ revokes it with DELETE /api/me/sessions/<id>/ on A; B is polled with GET /api/me
 
 import argparse
 import http.client
-import json
 import os
 import statistics
 import sys
@@ -116,11 +115,7 @@ def main() -> int:
                     connections.close_all()
         finally:
             common.drop_cache_keys()
-    print(report(result))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2))
-    return 0
+    return common.emit(report(result), result, args.json)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ sessions on the stock table by decoding every row (it has no user column).
 """
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -251,11 +250,7 @@ def main() -> int:
                 connections.close_all()
     finally:
         common.drop_cache_keys()
-    print(report(result))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2))
-    return 0
+    return common.emit(report(result), result, args.json)
 
 
 if __name__ == "__main__":
