@@ -133,6 +133,8 @@ class TokenVerifyApi(PublicTokenApi):
                 family_id=access[FAMILY_CLAIM], user_id=str(access["user_id"]), issued_at=access["iat"]
             ):
                 raise TokenInvalid("Token has been revoked", code="token_revoked")
+            if not _active_user_exists(access["user_id"]):
+                raise TokenInvalid("Token's user is no longer active")
             return Response({})
         try:
             families.refresh_check(raw_refresh=raw)
@@ -246,3 +248,7 @@ def _current_credential(request: Request) -> tuple[str | None, str | None]:
     if hasattr(request.auth, "get"):
         return None, request.auth.get(FAMILY_CLAIM)
     return request.session.session_key, None
+
+
+def _active_user_exists(user_id: Any) -> bool:
+    return get_user_model().objects.filter(pk=user_id, is_active=True).exists()

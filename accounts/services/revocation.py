@@ -87,8 +87,26 @@ def refresh_tokens_blacklist(
 ) -> list[RevocationEvent]:
     """Blacklist refresh tokens; each token's whole sign-in family is revoked with it."""
     token_ids = [t.pk for t in tokens]
+    # Tokens outside any sign-in family (issued before this project tracked families) are
+    # audited one by one, by jti; the others through their family below.
+    familyless = list(
+        OutstandingToken.objects.filter(
+            pk__in=token_ids, family_link__isnull=True, blacklistedtoken__isnull=True
+        ).values_list("user_id", "jti")
+    )
     _blacklist(OutstandingToken.objects.filter(pk__in=token_ids))
-    events = []
+    events = [
+        _record(
+            action=Action.TOKEN,
+            user_id=user_id,
+            target=jti[:64],
+            count=1,
+            actor=actor,
+            reason=reason,
+            ip=ip,
+        )
+        for user_id, jti in familyless
+    ]
     families = SignInFamily.objects.filter(token_links__token_id__in=token_ids, revoked_at__isnull=True)
     for family in families.distinct():
         _revoke_families(SignInFamily.objects.filter(pk=family.pk), reason=reason)

@@ -147,3 +147,22 @@ def test_saving_a_user_without_credential_changes_revokes_nothing(user: Any) -> 
     user.save()
     assert is_signed_in(client)
     assert not RevocationEvent.objects.exists()
+
+
+def test_blacklisting_a_token_outside_any_family_is_audited(user: Any) -> None:
+    from django.utils import timezone
+    from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+    legacy = OutstandingToken.objects.create(
+        user=user, jti="legacy-jti", token="sha256:00", expires_at=timezone.now()
+    )
+    pair = make_family(user)
+    family_token = OutstandingToken.objects.get(family_link__family=pair.family)
+    events = revocation.refresh_tokens_blacklist(tokens=[legacy, family_token], reason="stolen")
+    assert {(e.target, e.user_id, e.reason) for e in events} == {
+        ("legacy-jti", user.pk, "stolen"),
+        (str(pair.family.pk), user.pk, "stolen"),
+    }
+    assert BlacklistedToken.objects.filter(token=legacy).exists()
+    # Blacklisting it again changes nothing, so it is not audited again.
+    assert revocation.refresh_tokens_blacklist(tokens=[legacy]) == []

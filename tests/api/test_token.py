@@ -268,3 +268,16 @@ def test_password_change_ends_api_sign_ins(api: Any, user: Any) -> None:
     assert_error(me(api, tokens["access"]), 401, "token_revoked")
     assert_error(refresh(api, tokens["refresh"]), 401)
     assert pair(api, password="a-new-long-password-77")
+
+
+def test_verify_refuses_an_access_token_whose_user_is_gone(api_client: Any, user: Any) -> None:
+    from tests.factories import make_family, make_user
+
+    pair = make_family(user)
+    gone = make_user("carol")
+    gone_pair = make_family(gone)
+    gone.delete()
+    assert api_client.post("/api/token/verify/", {"token": pair.access}, format="json").status_code == 200
+    response = api_client.post("/api/token/verify/", {"token": gone_pair.access}, format="json")
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_not_valid"
