@@ -36,6 +36,24 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_THROTTLE_CACHE_ALIAS": "throttle",
     # Retry-After (seconds) when the throttle cache cannot answer.
     "LOGIN_THROTTLE_UNAVAILABLE_RETRY": 30,
+    # Most active credentials (browser sessions and API sign-ins together) one user may hold;
+    # a sign-in beyond it revokes the user's oldest ones (0: no cap).
+    "MAX_CREDENTIALS_PER_USER": 100,
+    # Email the user when they sign in from a device and network not seen before.
+    "NEW_DEVICE_ALERTS": True,
+    # Email the user when someone else (an operator) revokes their credentials.
+    "REVOCATION_ALERTS": True,
+    # Base URL for links in emails, e.g. "https://auth.example.com" (empty: the request's host).
+    "SITE_URL": "",
+    # Privacy: store client IPs truncated to their network (IPv4 /24, IPv6 /48).
+    "TRUNCATE_IP_ADDRESSES": False,
+    # Privacy: store user agents only as the parsed browser and OS ("Firefox 121 on Linux").
+    "PARSED_USER_AGENT_ONLY": False,
+    # Retention (days) of audit events, of expired or revoked credential metadata after they
+    # ended, and of known devices after their last sign-in; the clean-up command purges them.
+    "AUDIT_RETENTION_DAYS": 365,
+    "CREDENTIAL_RETENTION_DAYS": 0,
+    "KNOWN_DEVICE_RETENTION_DAYS": 180,
 }
 
 

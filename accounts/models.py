@@ -161,6 +161,8 @@ class RevocationEvent(models.Model):
         TOKEN = "token", _("Refresh token blacklisted")
         EVERYWHERE = "everywhere", _("Signed out everywhere")
         OTHERS = "others", _("Signed out everywhere else")
+        CAP = "cap", _("Oldest credential revoked (per-user cap)")
+        EMERGENCY = "emergency", _("Every credential issued before a time revoked")
 
     created_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
@@ -192,3 +194,59 @@ class RevocationEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} ({self.created_at:%Y-%m-%d %H:%M:%S})"
+
+
+class GlobalCutoff(models.Model):
+    """The emergency switch: every credential issued before `not_before` is refused, for all users.
+
+    One row per use of the switch; the latest `not_before` applies.
+    """
+
+    not_before = models.DateTimeField(_("not before"), db_index=True)
+    created_at = models.DateTimeField(_("when"), default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reason = models.CharField(_("reason"), max_length=200, blank=True, default="")
+
+    class Meta:
+        verbose_name = _("global cutoff")
+        verbose_name_plural = _("global cutoffs")
+        ordering = ["-not_before"]
+
+    def __str__(self) -> str:
+        return f"every credential before {self.not_before:%Y-%m-%d %H:%M:%S}"
+
+
+class KnownDevice(models.Model):
+    """A device (browser and OS family) on a network (IPv4 /24, IPv6 /48) a user signed in from.
+
+    A sign-in from a pair not seen before for that user sends a new-device alert.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="known_devices",
+        db_index=False,  # covered by the unique (user, device, network) constraint
+    )
+    device = models.CharField(_("device"), max_length=200)
+    network = models.CharField(_("network"), max_length=64, blank=True, default="")
+    first_seen = models.DateTimeField(_("first seen"), default=timezone.now)
+    last_seen = models.DateTimeField(_("last seen"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("known device")
+        verbose_name_plural = _("known devices")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "device", "network"], name="accounts_knowndevice_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.device} on {self.network or 'an unknown network'}"

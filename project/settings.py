@@ -269,7 +269,37 @@ ACCOUNTS = {
     "LOGIN_FAILURES_PER_ACCOUNT": env.int("DJANGO_LOGIN_FAILURES_PER_ACCOUNT", default=5),
     "LOGIN_FAILURES_PER_IP": env.int("DJANGO_LOGIN_FAILURES_PER_IP", default=50),
     "LOGIN_FAILURE_WINDOW": env.int("DJANGO_LOGIN_FAILURE_WINDOW", default=15 * 60),
+    # Cap on active sessions + API sign-ins per user; the oldest go first (0: no cap).
+    "MAX_CREDENTIALS_PER_USER": env.int("DJANGO_MAX_CREDENTIALS_PER_USER", default=100),
+    # Emails: sign-in from a new device and network; credentials revoked by an operator.
+    "NEW_DEVICE_ALERTS": env.bool("DJANGO_NEW_DEVICE_ALERTS", default=True),
+    "REVOCATION_ALERTS": env.bool("DJANGO_REVOCATION_ALERTS", default=True),
+    "SITE_URL": env.str("SITE_URL", default=""),
+    # Privacy (docs/privacy.md): what is stored about each sign-in, and for how long.
+    "TRUNCATE_IP_ADDRESSES": env.bool("DJANGO_TRUNCATE_IP_ADDRESSES", default=False),
+    "PARSED_USER_AGENT_ONLY": env.bool("DJANGO_PARSED_USER_AGENT_ONLY", default=False),
+    "AUDIT_RETENTION_DAYS": env.int("DJANGO_AUDIT_RETENTION_DAYS", default=365),
+    "CREDENTIAL_RETENTION_DAYS": env.int("DJANGO_CREDENTIAL_RETENTION_DAYS", default=0),
+    "KNOWN_DEVICE_RETENTION_DAYS": env.int("DJANGO_KNOWN_DEVICE_RETENTION_DAYS", default=180),
 }
+
+# EMAIL
+# https://docs.djangoproject.com/en/5.2/topics/email/ and django-environ's email_url
+# Default: printed to the console. e.g. EMAIL_URL=smtp+tls://user:password@smtp.example.com:587
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="webmaster@localhost")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+
+# TOKEN INTROSPECTION (RFC 7662, POST /api/token/introspect/)
+# Services allowed to introspect, as HTTP Basic credentials: "client-id:secret,other-id:secret".
+TOKEN_INTROSPECTION_CLIENTS: dict[str, str] = {}
+for _entry in env.list("TOKEN_INTROSPECTION_CLIENTS", default=[]):
+    _client_id, _, _client_secret = _entry.partition(":")
+    if not _client_id or len(_client_secret) < 32:
+        raise ImproperlyConfigured(
+            "TOKEN_INTROSPECTION_CLIENTS: each entry must be client-id:secret, with 32+ secret characters."
+        )
+    TOKEN_INTROSPECTION_CLIENTS[_client_id] = _client_secret
 
 # OPENAPI
 # https://drf-spectacular.readthedocs.io/en/latest/settings.html

@@ -13,7 +13,8 @@ from rest_framework_simplejwt.utils import datetime_from_epoch, datetime_to_epoc
 
 from accounts.conf import accounts_settings
 from accounts.models import FamilyToken, SignInFamily
-from accounts.services import revocation
+from accounts.services import revocation, signins
+from accounts.signals import KIND_TOKEN
 from accounts.tokens import FAMILY_CLAIM, AccessToken, RefreshToken, fingerprint
 
 REUSE_REASON = "reuse detected"
@@ -45,7 +46,11 @@ def family_start(*, user: Any, ip: str | None, user_agent: str) -> TokenPair:
         expires_at=expires_at,
         refresh_expires_at=min(now + lifetime, expires_at),
     )
-    return _issue(family, now)
+    pair = _issue(family, now)
+    signins.signin_recorded(
+        user=user, kind=KIND_TOKEN, credential_id=str(family.pk), ip=ip, user_agent=user_agent
+    )
+    return pair
 
 
 def family_rotate(*, raw_refresh: str) -> TokenPair:

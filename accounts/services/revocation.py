@@ -21,8 +21,18 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from accounts import selectors
 from accounts.models import AccessCutoff, RevocationEvent, Session, SignInFamily
 from accounts.services.revocation_state import bump_generation
+from accounts.signals import (
+    KIND_REFRESH_TOKEN,
+    KIND_SESSION,
+    KIND_TOKEN,
+    credential_revoked,
+    send_after_commit,
+)
 
 Action = RevocationEvent.Action
+
+# What one revocation ended: (model class, kind, public id) per credential, for credential_revoked.
+Revoked = list[tuple[type, str, str]]
 
 
 @transaction.atomic
@@ -33,9 +43,9 @@ def session_revoke(
     _session_store_class()(session.session_key).delete()
     return _record(
         action=Action.SESSION,
-        user_id=session.user_id,
+        user=session.user,
         target=str(session.public_id),
-        count=1,
+        revoked=[(Session, KIND_SESSION, str(session.public_id))],
         actor=actor,
         reason=reason,
         ip=ip,
@@ -67,14 +77,15 @@ def family_revoke(
 
     Return None when the family was already revoked.
     """
-    if not _revoke_families(SignInFamily.objects.filter(pk=family.pk), reason=reason):
+    revoked = _revoke_families(SignInFamily.objects.filter(pk=family.pk), reason=reason)
+    if not revoked:
         return None
     family.refresh_from_db(fields=["revoked_at", "revoke_reason"])
     return _record(
         action=Action.FAMILY,
-        user_id=family.user_id,
+        user=family.user,
         target=str(family.pk),
-        count=1,
+        revoked=revoked,
         actor=actor,
         reason=reason,
         ip=ip,
@@ -92,30 +103,29 @@ def refresh_tokens_blacklist(
     familyless = list(
         OutstandingToken.objects.filter(
             pk__in=token_ids, family_link__isnull=True, blacklistedtoken__isnull=True
-        ).values_list("user_id", "jti")
+        ).select_related("user")
     )
     _blacklist(OutstandingToken.objects.filter(pk__in=token_ids))
     events = [
         _record(
             action=Action.TOKEN,
-            user_id=user_id,
-            target=jti[:64],
-            count=1,
+            user=token.user,
+            target=token.jti[:64],
+            revoked=[(OutstandingToken, KIND_REFRESH_TOKEN, token.jti)],
             actor=actor,
             reason=reason,
             ip=ip,
         )
-        for user_id, jti in familyless
+        for token in familyless
     ]
     families = SignInFamily.objects.filter(token_links__token_id__in=token_ids, revoked_at__isnull=True)
-    for family in families.distinct():
-        _revoke_families(SignInFamily.objects.filter(pk=family.pk), reason=reason)
+    for family in families.distinct().select_related("user"):
         events.append(
             _record(
                 action=Action.TOKEN,
-                user_id=family.user_id,
+                user=family.user,
                 target=str(family.pk),
-                count=1,
+                revoked=_revoke_families(SignInFamily.objects.filter(pk=family.pk), reason=reason),
                 actor=actor,
                 reason=reason,
                 ip=ip,
@@ -130,14 +140,14 @@ def user_sign_out_everywhere(
 ) -> RevocationEvent:
     """End every session and sign-in of the user and refuse every access token issued before now."""
     now = timezone.now()
-    count = _delete_sessions(Session.objects.filter(user=user))
-    count += _revoke_families(SignInFamily.objects.filter(user=user), reason=reason)
+    revoked = _delete_sessions(Session.objects.filter(user=user))
+    revoked += _revoke_families(SignInFamily.objects.filter(user=user), reason=reason)
     AccessCutoff.objects.update_or_create(user=user, defaults={"not_before": now})
     return _record(
         action=Action.EVERYWHERE,
-        user_id=user.pk,
+        user=user,
         target="",
-        count=count,
+        revoked=revoked,
         actor=actor,
         reason=reason,
         ip=ip,
@@ -161,12 +171,12 @@ def user_sign_out_others(
     families = SignInFamily.objects.filter(user=user)
     if keep_family_id:
         families = families.exclude(pk=keep_family_id)
-    count = _delete_sessions(sessions) + _revoke_families(families, reason=reason)
+    revoked = _delete_sessions(sessions) + _revoke_families(families, reason=reason)
     return _record(
         action=Action.OTHERS,
-        user_id=user.pk,
+        user=user,
         target="",
-        count=count,
+        revoked=revoked,
         actor=actor,
         reason=reason,
         ip=ip,
@@ -183,16 +193,16 @@ def refresh_token_consume(token: OutstandingToken) -> bool:
     return created
 
 
-def _revoke_families(families: QuerySet[SignInFamily], *, reason: str) -> int:
-    """Mark active families revoked and blacklist their refresh tokens; return how many."""
+def _revoke_families(families: QuerySet[SignInFamily], *, reason: str) -> Revoked:
+    """Mark active families revoked and blacklist their refresh tokens; return which."""
     ids = list(families.filter(revoked_at__isnull=True).values_list("pk", flat=True))
     if not ids:
-        return 0
+        return []
     SignInFamily.objects.filter(pk__in=ids, revoked_at__isnull=True).update(
         revoked_at=timezone.now(), revoke_reason=reason[:200]
     )
     _blacklist(OutstandingToken.objects.filter(family_link__family_id__in=ids))
-    return len(ids)
+    return [(SignInFamily, KIND_TOKEN, str(pk)) for pk in ids]
 
 
 def _blacklist(tokens: QuerySet[OutstandingToken]) -> None:
@@ -202,16 +212,17 @@ def _blacklist(tokens: QuerySet[OutstandingToken]) -> None:
     )
 
 
-def _delete_sessions(sessions: QuerySet[Session]) -> int:
-    """Delete session rows and, with the cached_db engine, their cache entries."""
-    keys = list(sessions.values_list("session_key", flat=True))
-    if not keys:
-        return 0
+def _delete_sessions(sessions: QuerySet[Session]) -> Revoked:
+    """Delete session rows and, with the cached_db engine, their cache entries; return which."""
+    rows = list(sessions.values_list("session_key", "public_id"))
+    if not rows:
+        return []
+    keys = [key for key, _ in rows]
     Session.objects.filter(session_key__in=keys).delete()
     prefix = getattr(_session_store_class(), "cache_key_prefix", None)
     if prefix:
         caches[settings.SESSION_CACHE_ALIAS].delete_many([prefix + k for k in keys])
-    return len(keys)
+    return [(Session, KIND_SESSION, str(public_id)) for _, public_id in rows]
 
 
 def _session_store_class() -> type[SessionBase]:
@@ -219,16 +230,30 @@ def _session_store_class() -> type[SessionBase]:
 
 
 def _record(
-    *, action: str, user_id: Any, target: str, count: int, actor: Any, reason: str, ip: str | None
+    *, action: str, user: Any, target: str, revoked: Revoked, actor: Any, reason: str, ip: str | None
 ) -> RevocationEvent:
+    """Bump the generation, write the audit event, and announce each credential after commit."""
     bump_generation()
-    actor_id = getattr(actor, "pk", None) if getattr(actor, "is_authenticated", False) else None
-    return RevocationEvent.objects.create(
+    if not getattr(actor, "is_authenticated", False):
+        actor = None
+    event = RevocationEvent.objects.create(
         action=action,
-        user_id=user_id,
+        user_id=getattr(user, "pk", None),
         target=target,
-        count=count,
-        actor_id=actor_id,
+        count=len(revoked),
+        actor_id=getattr(actor, "pk", None),
         reason=reason[:200],
         ip=ip,
     )
+    for sender, kind, credential_id in revoked:
+        send_after_commit(
+            credential_revoked,
+            sender=sender,
+            kind=kind,
+            user=user,
+            credential_id=credential_id,
+            reason=event.reason,
+            actor=actor,
+            ip=ip,
+        )
+    return event

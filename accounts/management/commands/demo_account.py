@@ -20,7 +20,7 @@ class Command(BaseCommand):
         user, _ = get_user_model().objects.get_or_create(
             username="demo", defaults={"email": "demo@example.com"}
         )
-        user.set_password(password)  # a reset signs the old demo sessions out (accounts.signals)
+        user.set_password(password)  # a reset signs the old demo sessions out (accounts.receivers)
         user.save()
         self.stdout.write(
             self.style.SUCCESS(
