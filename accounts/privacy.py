@@ -3,7 +3,7 @@
 import ipaddress
 
 from accounts.conf import accounts_settings
-from accounts.user_agents import describe
+from accounts.user_agents import device
 
 IPV4_PREFIX = 24
 IPV6_PREFIX = 48
@@ -30,7 +30,11 @@ def stored_ip(ip: str | None) -> str | None:
 
 
 def stored_user_agent(user_agent: str) -> str:
-    """The user agent as stored: the string, or only "Browser N on OS" when PARSED_USER_AGENT_ONLY is on."""
+    """The user agent as stored: the string, or only "Browser N on OS" when PARSED_USER_AGENT_ONLY is on.
+
+    With that setting a string naming neither a known browser nor a known OS is not kept
+    at all (""): only what the parser recognised is stored, never free text.
+    """
     if not user_agent or not accounts_settings.PARSED_USER_AGENT_ONLY:
         return user_agent
-    return describe(user_agent)
+    return device(user_agent)

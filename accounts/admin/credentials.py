@@ -29,6 +29,7 @@ from accounts.admin.base import (
     users_matching,
 )
 from accounts.models import Session, SignInFamily
+from accounts.privacy import stored_ip
 from accounts.request_meta import client_ip
 from accounts.services import revocation
 from accounts.user_agents import describe
@@ -94,7 +95,7 @@ class CredentialSearchMixin:
             return queryset, False
         ip = parse_ip(term)
         if ip is not None:
-            return queryset.filter(ip=ip), False
+            return queryset.filter(ip__in={ip, stored_ip(ip)}), False  # truncated rows too
         return queryset.filter(user__in=users_matching(term)), False
 
 

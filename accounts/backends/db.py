@@ -9,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import router
 from django.utils import timezone
 
+from accounts.privacy import stored_ip, stored_user_agent
+
 _KEY_SHAPE = re.compile(r"[a-z0-9]{8,40}")
 
 
@@ -45,10 +47,11 @@ class SessionMetadataMixin:
         obj = super().create_model_instance(data)
         obj.user_id = _user_pk(data.get(SESSION_KEY))
         obj.last_activity = timezone.now()
+        # Stored as the privacy settings say (accounts.privacy): maybe truncated, maybe parsed only.
         if self.client_ip is not None:
-            obj.ip = self.client_ip
+            obj.ip = stored_ip(self.client_ip)
         if self.user_agent is not None:
-            obj.user_agent = self.user_agent
+            obj.user_agent = stored_user_agent(self.user_agent)
         if not self._inserting:
             # An update writes only the columns set above: leaving the others out of the
             # instance's __dict__ makes Model.save() update just the loaded fields, so the

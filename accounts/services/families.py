@@ -13,6 +13,7 @@ from rest_framework_simplejwt.utils import datetime_from_epoch, datetime_to_epoc
 
 from accounts.conf import accounts_settings
 from accounts.models import FamilyToken, SignInFamily
+from accounts.privacy import stored_ip, stored_user_agent
 from accounts.services import revocation, signins
 from accounts.signals import KIND_TOKEN
 from accounts.tokens import FAMILY_CLAIM, AccessToken, RefreshToken, fingerprint
@@ -39,8 +40,8 @@ def family_start(*, user: Any, ip: str | None, user_agent: str) -> TokenPair:
     expires_at = now + timedelta(seconds=accounts_settings.FAMILY_ABSOLUTE_LIFETIME)
     family = SignInFamily.objects.create(
         user=user,
-        ip=ip,
-        user_agent=user_agent,
+        ip=stored_ip(ip),
+        user_agent=stored_user_agent(user_agent),
         created_at=now,
         last_used_at=now,
         expires_at=expires_at,

@@ -20,6 +20,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 
 from accounts import selectors
 from accounts.models import AccessCutoff, RevocationEvent, Session, SignInFamily
+from accounts.privacy import stored_ip
 from accounts.services.revocation_state import bump_generation
 from accounts.signals import (
     KIND_REFRESH_TOKEN,
@@ -243,7 +244,7 @@ def _record(
         count=len(revoked),
         actor_id=getattr(actor, "pk", None),
         reason=reason[:200],
-        ip=ip,
+        ip=stored_ip(ip),
     )
     for sender, kind, credential_id in revoked:
         send_after_commit(
