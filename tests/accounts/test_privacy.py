@@ -4,11 +4,14 @@ from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.test import Client
 from rest_framework.test import APIClient
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
-from accounts.models import RevocationEvent, Session, SignInFamily
+from accounts.models import AccessCutoff, FamilyToken, KnownDevice, RevocationEvent, Session, SignInFamily
+from accounts.services import revocation
 from tests.conftest import BROWSER_UA
 from tests.factories import PASSWORD, make_user
 
@@ -182,3 +185,29 @@ def test_admin_search_by_exact_ip_finds_truncated_rows(settings: Any) -> None:
     for term in (IPV4, IPV4_NETWORK):
         assert public_id in admin.get("/admin/accounts/session/", {"q": term}).content.decode()
     assert public_id not in admin.get("/admin/accounts/session/", {"q": "198.51.100.7"}).content.decode()
+
+
+def test_erasing_a_user_leaves_only_unlinked_rows(settings: Any) -> None:
+    """docs/privacy.md "Erase": sign out everywhere, delete the user; what remains is unlinked."""
+    configure(settings, TRUNCATE_IP_ADDRESSES=True)
+    alice = make_user("alice")
+    browser = Client(HTTP_USER_AGENT=BROWSER_UA, REMOTE_ADDR=IPV4)
+    assert site_sign_in(browser).status_code == 302
+    api = APIClient(REMOTE_ADDR=IPV4)
+    pair = api_sign_in(api).json()
+    rotated = api.post("/api/token/refresh/", {"refresh": pair["refresh"]}, format="json").json()
+    KnownDevice.objects.get_or_create(user=alice, device="Firefox on Linux", network="203.0.113.0/24")
+
+    revocation.user_sign_out_everywhere(user=alice, reason="account erased")
+    get_user_model().objects.filter(pk=alice.pk).delete()
+
+    for model in (Session, SignInFamily, FamilyToken, AccessCutoff, KnownDevice):
+        assert not model.objects.exists(), model
+    # Refresh tokens (fingerprints, no owner) and the audit event stay, unlinked, until purged.
+    assert list(OutstandingToken.objects.values_list("user_id", flat=True)) == [None, None]
+    event = RevocationEvent.objects.get(reason="account erased")
+    assert (event.user_id, event.actor_id, event.ip) == (None, None, None)
+    # Nothing of hers is accepted any more.
+    assert browser.get("/accounts/sessions/").status_code == 302
+    assert api.get("/api/me/", HTTP_AUTHORIZATION=f"Bearer {rotated['access']}").status_code == 401
+    assert api.post("/api/token/refresh/", {"refresh": rotated["refresh"]}, format="json").status_code == 401
