@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from django.core.exceptions import BadRequest, RequestDataTooBig, TooManyFieldsSent
+from django.core.exceptions import RequestDataTooBig
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -17,8 +17,6 @@ class RequestTooLarge(exceptions.APIException):
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, RequestDataTooBig):  # over DATA_UPLOAD_MAX_MEMORY_SIZE: JSON, not an HTML 400
         exc = RequestTooLarge()
-    elif isinstance(exc, (BadRequest, TooManyFieldsSent)):  # e.g. a form body read for the CSRF check
-        exc = exceptions.ParseError(str(exc) or None)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
