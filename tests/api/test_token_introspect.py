@@ -2,12 +2,14 @@
 
 import base64
 import json
+import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus, urlencode
 
 import pytest
-from django.conf import settings
+from django.conf import global_settings, settings
 from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -16,6 +18,7 @@ from accounts.services import revocation
 from tests.api.conftest import assert_error, assert_no_store, claims, forge, pair, refresh
 from tests.conftest import BROWSER_UA, sign_in
 from tests.factories import PASSWORD, make_user
+from tests.revocation.live_http import BOUND, call, obtain, together, two_servers
 
 URL = "/api/token/introspect/"
 CLIENT_ID = "orders-service"
@@ -298,3 +301,40 @@ def test_bodies_are_not_read_before_the_client_is_known() -> None:
     client = APIClient(raise_request_exception=False)
     response = client.post(URL, "[" * 2000, content_type="application/json")
     assert_error(response, 401, "invalid_client")
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_a_revocation_on_one_server_is_seen_by_introspection_on_another(
+    tmp_path: Path, settings: Any
+) -> None:
+    """Two gunicorn servers (2 workers each) sharing PostgreSQL and Redis: revoke through A with
+    RFC 7009, then introspect on every worker of B until a deadline: the token is inactive."""
+    settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS  # one the servers can check
+    make_user("alice")
+    env = {"TOKEN_INTROSPECTION_CLIENTS": f"{CLIENT_ID}:{SECRET}"}
+    with two_servers(tmp_path, **env) as (a, b):
+        victim, caller = obtain(a.url, "alice"), obtain(a.url, "alice")
+
+        def on_b(token: str) -> Any:
+            return lambda: call(b.url, "POST", URL, form={"token": token}, headers={"Authorization": basic()})
+
+        for result in together([on_b(victim["access"]), on_b(victim["refresh"])] * 2):
+            assert result.status == 200 and result.body["active"] is True, result.body  # B knows them
+
+        revoked = call(
+            a.url, "POST", "/api/token/revoke/", token=caller["access"], data={"token": victim["refresh"]}
+        )
+        assert (revoked.status, revoked.body) == (200, {})
+        deadline = time.monotonic() + BOUND
+        while True:
+            results = together([on_b(victim["access"]), on_b(victim["refresh"])] * 2)
+            if all(r.body == INACTIVE for r in results) or time.monotonic() >= deadline:
+                break
+        assert [(r.status, r.body) for r in results] == [(200, INACTIVE)] * 4
+        # The caller's own sign-in is untouched, on both servers.
+        for base in (a.url, b.url):
+            assert call(base, "GET", "/api/me/", token=caller["access"]).status == 200
+        assert call(
+            b.url, "POST", URL, form={"token": caller["access"]}, headers={"Authorization": basic()}
+        ).body["active"]
