@@ -37,12 +37,18 @@ class IntrospectionClientAuthentication(BaseAuthentication):
     """
 
     def authenticate(self, request: Request) -> tuple[ServiceClient, None]:
-        client_id, secret = _basic_credentials(request)
         clients: dict[str, str] = getattr(settings, "TOKEN_INTROSPECTION_CLIENTS", None) or {}
-        expected = clients.get(client_id)
-        # Constant time in the secret; a missing client compares against a dummy all the same.
-        ok = hmac.compare_digest((expected or _NO_SECRET).encode(), secret.encode())
-        if expected is None or not ok:
+        client_id, secret = _basic_credentials(request)
+        # RFC 6749 section 2.3.1 form-encodes the id and secret before base64; many clients
+        # (curl -u, requests' auth=) do not. Both spellings are checked.
+        ok = False
+        for cid, given in {(client_id, secret), (unquote_plus(client_id), unquote_plus(secret))}:
+            expected = clients.get(cid)
+            # Constant time in the secret; an unknown id compares against a dummy all the same.
+            matches = hmac.compare_digest((expected or _NO_SECRET).encode(), given.encode())
+            if expected is not None and matches:
+                ok, client_id = True, cid
+        if not ok:
             raise InvalidClient()
         return ServiceClient(client_id), None
 
@@ -51,7 +57,7 @@ class IntrospectionClientAuthentication(BaseAuthentication):
 
 
 def _basic_credentials(request: Request) -> tuple[str, str]:
-    """Return (client id, secret) from `Authorization: Basic ...`; InvalidClient when absent or garbled."""
+    """Return (client id, secret) as sent in `Authorization: Basic`; InvalidClient if absent or garbled."""
     scheme, _, encoded = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
     if scheme.lower() != "basic" or not encoded.strip():
         raise InvalidClient()
@@ -62,5 +68,4 @@ def _basic_credentials(request: Request) -> tuple[str, str]:
     client_id, colon, secret = decoded.partition(":")
     if not colon:
         raise InvalidClient()
-    # RFC 6749 section 2.3.1: the id and secret are form-encoded before base64.
-    return unquote_plus(client_id), unquote_plus(secret)
+    return client_id, secret

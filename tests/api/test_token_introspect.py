@@ -40,8 +40,8 @@ def introspect(client: Any, token: str, hint: str | None = None, auth: str | Non
     return client.post(URL, body, format="json", **headers)
 
 
-def answer(client: Any, token: str, hint: str | None = None) -> dict[str, Any]:
-    response = introspect(client, token, hint)
+def answer(client: Any, token: str, hint: str | None = None, auth: str = "default") -> dict[str, Any]:
+    response = introspect(client, token, hint, auth=auth)
     assert response.status_code == 200, response.content[:300]
     assert_no_store(response)
     return response.json()
@@ -110,6 +110,14 @@ class TestServiceAuthentication:
         assert answer(api, tokens["access"])["active"] is True
         settings.TOKEN_INTROSPECTION_CLIENTS = {}
         self.assert_invalid_client(introspect(api, tokens["access"]))
+
+    def test_credentials_not_form_encoded_work_too(self, api: APIClient, user: Any) -> None:
+        """What curl -u and most HTTP libraries send: id and secret as they are, not form-encoded."""
+        tokens = pair(api)
+        raw = "Basic " + base64.b64encode(f"{CLIENT_ID}:{SECRET}".encode()).decode()
+        assert quote_plus(SECRET) != SECRET
+        assert answer(api, tokens["access"], auth=raw)["active"] is True
+        assert answer(api, tokens["access"])["active"] is True  # form-encoded, as RFC 6749 has it
 
     def test_the_second_client_works_with_its_own_secret(self, api: APIClient, user: Any) -> None:
         tokens = pair(api)
