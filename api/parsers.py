@@ -4,10 +4,9 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser, JSONParser
-
-from api.exceptions import RequestTooLarge
 
 
 class SafeJSONParser(JSONParser):
@@ -24,19 +23,22 @@ class SafeFormParser(BaseParser):
     """`application/x-www-form-urlencoded` bodies (what OAuth endpoints such as RFC 7009's take).
 
     Unlike DRF's FormParser (Django's QueryDict) it reads at most
-    DATA_UPLOAD_MAX_MEMORY_SIZE bytes (413 beyond), and answers 400, not a 500 or an
-    HTML page, to more than DATA_UPLOAD_MAX_NUMBER_FIELDS fields, to text that is not
-    UTF-8 (RFC 6749 appendix B) and to a repeated parameter (RFC 6749 section 3.2).
+    DATA_UPLOAD_MAX_MEMORY_SIZE bytes (a JSON 413 beyond, see api.exceptions), and
+    answers 400, not a 500 or an HTML page, to more than DATA_UPLOAD_MAX_NUMBER_FIELDS
+    fields, to text that is not UTF-8 (RFC 6749 appendix B) and to a repeated parameter
+    (RFC 6749 section 3.2).
     Return a plain dict, one string per field, as the JSON parser would.
     """
 
     media_type = "application/x-www-form-urlencoded"
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        # DRF 3.18 hands form and JSON parsers request.body, which Django has bounded already;
+        # bound the read here too, so the limit holds whatever stream a DRF version passes.
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         body = stream.read() if limit is None else stream.read(limit + 1)
         if limit is not None and len(body) > limit:
-            raise RequestTooLarge()
+            raise RequestDataTooBig("Request body exceeded settings.DATA_UPLOAD_MAX_MEMORY_SIZE.")
         try:
             text = body.decode("utf-8")
             fields = parse_qsl(

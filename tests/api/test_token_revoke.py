@@ -1,5 +1,6 @@
 """RFC 7009 revocation at POST /api/token/revoke/: real tokens from POST /api/token/, real sessions."""
 
+import io
 import json
 import uuid
 from datetime import timedelta
@@ -9,12 +10,14 @@ from urllib.parse import urlencode
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Permission
+from django.core.exceptions import RequestDataTooBig
 from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts.models import RevocationEvent, SignInFamily
+from api.parsers import SafeFormParser
 from tests.api.conftest import API_UA, assert_error, assert_no_store, claims, forge, me, pair, refresh
 from tests.conftest import BROWSER_UA
 from tests.factories import PASSWORD, make_user
@@ -409,3 +412,13 @@ def test_a_charset_parameter_does_not_change_the_decoding(api: APIClient, user: 
     )
     assert response.status_code == 200
     assert_signed_out(api, victim)
+
+
+def test_the_form_parser_bounds_its_own_read(settings: Any) -> None:
+    """Even handed the raw stream, the parser reads no more than the limit (plus one byte)."""
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10
+    assert SafeFormParser().parse(io.BytesIO(b"token=abcd")) == {"token": "abcd"}
+    stream = io.BytesIO(b"token=" + b"a" * 1000)
+    with pytest.raises(RequestDataTooBig):
+        SafeFormParser().parse(stream)
+    assert stream.tell() == 11
