@@ -1,4 +1,4 @@
-"""OpenAPI: declare the Bearer JWT scheme of accounts' authentication class."""
+"""OpenAPI: declare the Bearer JWT scheme of accounts' authentication class and the services' Basic scheme."""
 
 from typing import Any
 
@@ -16,3 +16,16 @@ class RevocationCheckingJWTScheme(OpenApiAuthenticationExtension):
             token_prefix="Bearer",  # noqa: S106 - an auth scheme name, not a secret
             bearer_format="JWT",
         )
+
+
+class IntrospectionClientScheme(OpenApiAuthenticationExtension):
+    target_class = "api.authentication.IntrospectionClientAuthentication"
+    name = "clientBasicAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {
+            "type": "http",
+            "scheme": "basic",
+            "description": "A service's client id and secret from TOKEN_INTROSPECTION_CLIENTS "
+            "(not a user's credentials).",
+        }

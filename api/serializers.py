@@ -53,3 +53,30 @@ class CredentialSerializer(serializers.Serializer):
 
 class RevokedCountSerializer(serializers.Serializer):
     revoked = serializers.IntegerField()
+
+
+class TokenWithHintSerializer(serializers.Serializer):
+    """RFC 7009 section 2.1 and RFC 7662 section 2.1: the token, and optionally what it is."""
+
+    token = serializers.CharField(max_length=8192, help_text="An access or refresh token.")
+    token_type_hint = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="`access_token` or `refresh_token`: which kind to look for first. "
+        "Any other value is ignored (every kind is searched).",
+    )
+
+
+class IntrospectionSerializer(serializers.Serializer):
+    """RFC 7662 section 2.2. An inactive token gets exactly `{"active": false}`."""
+
+    active = serializers.BooleanField()
+    token_type = serializers.ChoiceField(choices=["access_token", "refresh_token"], required=False)
+    sub = serializers.CharField(required=False, help_text="The user's id, as a string.")
+    username = serializers.CharField(required=False)
+    exp = serializers.IntegerField(required=False, help_text="Expiry, seconds since the epoch.")
+    iat = serializers.IntegerField(required=False, help_text="Issued at, seconds since the epoch.")
+    jti = serializers.CharField(required=False)
+    sid = serializers.CharField(required=False, help_text="The sign-in (family) id.")
+    iss = serializers.CharField(required=False)
+    aud = serializers.CharField(required=False)

@@ -10,6 +10,8 @@ urlpatterns = [
     path("token/refresh/", views.TokenRefreshApi.as_view(), name="token-refresh"),
     path("token/verify/", views.TokenVerifyApi.as_view(), name="token-verify"),
     path("token/blacklist/", views.TokenBlacklistApi.as_view(), name="token-blacklist"),
+    path("token/revoke/", views.TokenRevokeApi.as_view(), name="token-revoke"),
+    path("token/introspect/", views.TokenIntrospectApi.as_view(), name="token-introspect"),
     path("me/", views.MeApi.as_view(), name="me"),
     path("me/sessions/", views.MeSessionListApi.as_view(), name="me-sessions"),
     path(

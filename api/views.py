@@ -10,8 +10,8 @@ from django.views.decorators.cache import never_cache
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import AuthenticationFailed, NotFound, Throttled
-from rest_framework.permissions import AllowAny
+from rest_framework.exceptions import AuthenticationFailed, NotFound, PermissionDenied, Throttled
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,18 +19,22 @@ from rest_framework_simplejwt.exceptions import TokenError
 
 from accounts import selectors, throttling
 from accounts.request_meta import client_ip, user_agent
-from accounts.services import families, revocation
+from accounts.services import families, presented_tokens, revocation
 from accounts.services.revocation_state import state
 from accounts.tokens import FAMILY_CLAIM, AccessToken
+from api.authentication import IntrospectionClientAuthentication
+from api.parsers import SafeFormParser, SafeJSONParser
 from api.serializers import (
     CredentialSerializer,
     CredentialsSerializer,
     ErrorSerializer,
+    IntrospectionSerializer,
     MeSerializer,
     RefreshInputSerializer,
     RevokedCountSerializer,
     TokenInputSerializer,
     TokenPairSerializer,
+    TokenWithHintSerializer,
 )
 from api.throttles import TokenRateThrottle
 
@@ -40,6 +44,10 @@ THROTTLED_TOKEN_ERRORS = {**TOKEN_ERRORS, 429: ErrorSerializer}
 ME_ERRORS = {401: ErrorSerializer}
 EMPTY_OK = OpenApiResponse(OpenApiTypes.OBJECT, description="Success: an empty JSON object, `{}`.")
 ME_UNSAFE_ERRORS = {401: ErrorSerializer, 403: ErrorSerializer}  # 403: session without CSRF token
+# RFC 7009/7662 endpoints take form-encoded bodies (as the RFCs require) as well as JSON.
+FORM_OR_JSON = [SafeJSONParser, SafeFormParser]
+REVOKE_ERRORS = {code: ErrorSerializer for code in (400, 401, 403, 413, 415)}
+INTROSPECT_ERRORS = TOKEN_ERRORS
 
 
 class TokenInvalid(AuthenticationFailed):
@@ -47,7 +55,18 @@ class TokenInvalid(AuthenticationFailed):
     default_code = "token_not_valid"
 
 
-class PublicTokenApi(APIView):
+class NoStoreApi(APIView):
+    """An API view whose answers no cache may store (they are about tokens)."""
+
+    @method_decorator(never_cache)
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().dispatch(request, *args, **kwargs)
+        response["Cache-Control"] = "no-store"  # RFC 6749 section 5.1, RFC 7662 section 2.2
+        response["Pragma"] = "no-cache"
+        return response
+
+
+class PublicTokenApi(NoStoreApi):
     """Base of the token endpoints: no authentication, throttled, never cached."""
 
     authentication_classes: list[Any] = []
@@ -57,13 +76,6 @@ class PublicTokenApi(APIView):
     def get_authenticate_header(self, request: Request) -> str:
         # A failed token check is a 401 with a challenge, not DRF's default 403.
         return 'Bearer realm="api"'
-
-    @method_decorator(never_cache)
-    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
-        response = super().dispatch(request, *args, **kwargs)
-        response["Cache-Control"] = "no-store"  # RFC 6749 section 5.1
-        response["Pragma"] = "no-cache"
-        return response
 
 
 @extend_schema(
@@ -156,6 +168,60 @@ class TokenBlacklistApi(PublicTokenApi):
             raise TokenInvalid(str(e)) from e
         revocation.family_revoke(family=family, actor=family.user, reason="signed out", ip=client_ip(request))
         return Response({})
+
+
+@extend_schema(tags=["token"], request=TokenWithHintSerializer, responses={200: EMPTY_OK, **REVOKE_ERRORS})
+class TokenRevokeApi(NoStoreApi):
+    """RFC 7009: end the whole sign-in of an access or refresh token (Bearer token or session cookie).
+
+    200 `{}` also for an unknown, malformed, expired or already revoked token. Another
+    user's live token: 403, unless you are staff with the `accounts.revoke_token` permission.
+    """
+
+    parser_classes = FORM_OR_JSON
+
+    def post(self, request: Request) -> Response:
+        data = TokenWithHintSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            presented_tokens.token_revoke(
+                raw=data.validated_data["token"],
+                hint=data.validated_data.get("token_type_hint"),
+                actor=_user(request),
+                reason="revoked through RFC 7009",
+                ip=client_ip(request),
+            )
+        except presented_tokens.RevokeForbidden as e:
+            raise PermissionDenied("You may not revoke another user's token.") from e
+        return Response({})
+
+
+@extend_schema(
+    tags=["token"],
+    request=TokenWithHintSerializer,
+    responses={200: IntrospectionSerializer, **INTROSPECT_ERRORS},
+)
+class TokenIntrospectApi(NoStoreApi):
+    """RFC 7662, for services: whether a token is active now, and its claims if so.
+
+    Authenticate with a client id and secret from TOKEN_INTROSPECTION_CLIENTS (HTTP Basic).
+    An invalid, expired, revoked or used token, or one whose user is gone or inactive,
+    gets exactly `{"active": false}`.
+    """
+
+    authentication_classes = [IntrospectionClientAuthentication]
+    permission_classes = [IsAuthenticated]
+    throttle_classes: list[Any] = []  # services call it on every request they serve
+    parser_classes = FORM_OR_JSON
+
+    def post(self, request: Request) -> Response:
+        data = TokenWithHintSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(
+            presented_tokens.token_introspect(
+                raw=data.validated_data["token"], hint=data.validated_data.get("token_type_hint")
+            )
+        )
 
 
 class MeApi(APIView):

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "api.md"
 README = ROOT / "README.md"
 DOC_PASSWORD_LINE = re.compile(r"^PASSWORD='[^']*'$", re.M)
+DOC_SERVICE_LINE = re.compile(r"^SERVICE='([^']*)'$", re.M)
 
 
 def readme_walkthrough() -> str:
@@ -39,7 +40,9 @@ def test_walkthrough_runs_as_written(transactional_db: Any, tmp_path: Path, sett
     settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS  # one the server can check
     password = "walkthrough-Pa55word-0123"
     make_user("demo", password=password)
-    with app_server(workers=1, log_dir=tmp_path) as server:
+    service = DOC_SERVICE_LINE.search(DOC.read_text())
+    assert service, "step 9 sets SERVICE='client-id:secret'"
+    with app_server(workers=1, log_dir=tmp_path, TOKEN_INTROSPECTION_CLIENTS=service.group(1)) as server:
         run = subprocess.run(
             ["bash", "-c", doc_script(server.url, password)],
             capture_output=True,
@@ -63,6 +66,16 @@ def test_walkthrough_runs_as_written(transactional_db: Any, tmp_path: Path, sett
         '{"detail":"Token is blacklisted","code":"token_not_valid"} HTTP 401',
         '{"detail":"Token is blacklisted","code":"token_not_valid"} HTTP 401',  # 7. reuse
         '{"detail":"Token has been revoked.","code":"token_revoked"} HTTP 401',
+        "\n{}\n",  # 8. revoke (RFC 7009)
+        '{"detail":"Token has been revoked.","code":"token_revoked"} HTTP 401',
+        "\n{}\n",  # an unknown token
+        '"active": true,\n    "token_type": "access_token",\n    "sub": "',  # 9. introspect
+        '"username": "demo",',
+        '"iss": "authproject",\n    "aud": "authproject-api"\n}',
+        '\n{"active":false}\n',
+        "HTTP/1.1 401 Unauthorized",
+        'WWW-Authenticate: Basic realm="introspection"',
+        '{"detail":"Client authentication failed.","code":"invalid_client"}',
     ]
     position = 0
     for expected in expected_in_order:

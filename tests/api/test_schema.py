@@ -14,6 +14,8 @@ ENDPOINTS = {
     ("post", "/api/token/refresh/"): ("200", {"400", "401", "415", "429"}),
     ("post", "/api/token/verify/"): ("200", {"400", "401"}),
     ("post", "/api/token/blacklist/"): ("200", {"400", "401"}),
+    ("post", "/api/token/revoke/"): ("200", {"400", "401", "403", "413", "415"}),
+    ("post", "/api/token/introspect/"): ("200", {"400", "401", "413", "415"}),
     ("get", "/api/me/"): ("200", {"401"}),
     ("get", "/api/me/sessions/"): ("200", {"401"}),
     ("delete", "/api/me/sessions/{credential_id}/"): ("204", {"401", "403", "404"}),
@@ -66,6 +68,26 @@ def test_bearer_auth_is_declared(schema: dict[str, Any]) -> None:
         assert {"jwtAuth": []} in schema["paths"][path]["get"]["security"]
     # The token endpoints take no credentials.
     assert schema["paths"]["/api/token/"]["post"]["security"] == [{}]
+
+
+def test_rfc_endpoints_declare_their_security_and_form_bodies(schema: dict[str, Any]) -> None:
+    """Revocation takes a user's Bearer token or session cookie; introspection only a service's Basic."""
+    revoke = schema["paths"]["/api/token/revoke/"]["post"]
+    assert revoke["security"] == [{"jwtAuth": []}, {"cookieAuth": []}]
+    introspect = schema["paths"]["/api/token/introspect/"]["post"]
+    assert introspect["security"] == [{"clientBasicAuth": []}]
+    scheme = schema["components"]["securitySchemes"]["clientBasicAuth"]
+    assert {k: v for k, v in scheme.items() if k != "description"} == {"type": "http", "scheme": "basic"}
+    for operation in (revoke, introspect):
+        assert set(operation["requestBody"]["content"]) == {
+            "application/json",
+            "application/x-www-form-urlencoded",
+        }
+    answer = schema["components"]["schemas"]["Introspection"]
+    assert answer["required"] == ["active"]
+    assert {"active", "token_type", "sub", "exp", "iat", "jti", "sid", "iss", "aud", "username"} == set(
+        answer["properties"]
+    )
 
 
 def test_error_schema_is_detail_and_code(schema: dict[str, Any]) -> None:

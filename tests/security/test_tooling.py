@@ -1,5 +1,6 @@
 """CI tooling as tests: Django's deploy checks are clean, schemathesis finds no server error."""
 
+import base64
 import os
 import secrets
 import subprocess
@@ -62,7 +63,17 @@ def test_production_refuses_to_start_without_secrets() -> None:
 def test_schemathesis_finds_no_server_error(transactional_db: Any, tmp_path: Path) -> None:
     """Generated requests for every operation in /api/schema/, authenticated: never a 5xx."""
     access = families.family_start(user=make_user("alice"), ip=None, user_agent="schemathesis").access
-    with app_server(log_dir=tmp_path, API_TOKEN_THROTTLE_RATE="100000/min") as server:
+    # Introspection takes only a service's Basic credential: give it one, every other operation the token.
+    secret = secrets.token_urlsafe(32)
+    service = base64.b64encode(f"schemathesis:{secret}".encode()).decode()
+    (tmp_path / "schemathesis.toml").write_text(
+        f'headers = {{ Authorization = "Bearer {access}" }}\n\n'
+        "[[operations]]\n"
+        'include-path = "/api/token/introspect/"\n'
+        f'headers = {{ Authorization = "Basic {service}" }}\n'
+    )
+    env = {"API_TOKEN_THROTTLE_RATE": "100000/min", "TOKEN_INTROSPECTION_CLIENTS": f"schemathesis:{secret}"}
+    with app_server(log_dir=tmp_path, **env) as server:
         result = subprocess.run(
             [
                 SCHEMATHESIS,
@@ -80,8 +91,6 @@ def test_schemathesis_finds_no_server_error(transactional_db: Any, tmp_path: Pat
                 "2",
                 "--request-timeout",
                 "20",
-                "--header",
-                f"Authorization: Bearer {access}",
                 "--no-color",
             ],
             cwd=tmp_path,
