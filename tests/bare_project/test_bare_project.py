@@ -105,3 +105,36 @@ def test_accounts_templates_reverse_only_urls_the_bare_project_has() -> None:
     }
     assert used  # the pattern matches how the templates link
     assert used <= names, used - names
+
+
+def _doc() -> str:
+    return (ROOT / "docs" / "integrating.md").read_text()
+
+
+def test_integrating_doc_lists_every_accounts_setting_with_its_default() -> None:
+    from accounts.conf import DEFAULTS
+
+    rows = dict(re.findall(r"^\| `([A-Z_]+)` \| `([^`]*)` \|", _doc(), flags=re.M))
+    assert set(rows) == set(DEFAULTS)
+    for key, default in rows.items():
+        assert ast.literal_eval(default) == DEFAULTS[key], key
+
+
+def test_integrating_doc_settings_are_the_bare_projects() -> None:
+    bare = importlib.import_module("tests.bare_project.settings")
+    documented: dict[str, object] = {}
+    for block in re.findall(r"```python\n(.*?)```", _doc(), flags=re.S):
+        for node in ast.parse(block).body:
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+                name = node.targets[0].id
+                if name in (
+                    "INSTALLED_APPS",
+                    "MIDDLEWARE",
+                    "LOGIN_URL",
+                    "LOGIN_REDIRECT_URL",
+                    "LOGOUT_REDIRECT_URL",
+                ):
+                    documented[name] = ast.literal_eval(node.value)
+    assert len(documented) == 5
+    for name, value in documented.items():
+        assert getattr(bare, name) == value, name
