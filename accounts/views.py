@@ -26,7 +26,7 @@ from accounts.services import revocation
 @method_decorator([csrf_protect, never_cache], name="dispatch")
 class SignupView(CreateView):
     form_class = SignupForm
-    template_name = "registration/signup.html"
+    template_name = "accounts/signup.html"
     success_url = reverse_lazy("accounts-sessions")
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:

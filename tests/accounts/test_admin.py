@@ -210,6 +210,7 @@ def test_revoke_selected_sessions(operator: Client, alice: Victim) -> None:
     assert (event.reason, event.ip, event.target) == ("stolen laptop", "127.0.0.1", str(target.public_id))
 
 
+@pytest.mark.project  # proves the tokens fail through /api/
 def test_revoke_selected_sign_ins_kills_access_tokens_at_once(operator: Client, alice: Victim) -> None:
     victim, survivor = alice.pairs
     assert me(victim.access).status_code == 200
@@ -226,6 +227,7 @@ def test_revoke_selected_sign_ins_kills_access_tokens_at_once(operator: Client, 
     assert (event.actor.username, event.reason, event.target) == ("operator", "leak", str(victim.family.pk))
 
 
+@pytest.mark.project  # proves the tokens fail through /api/
 def test_blacklist_selected_refresh_tokens(operator: Client, alice: Victim) -> None:
     victim = alice.pairs[0]
     token = OutstandingToken.objects.get(family_link__family=victim.family)
@@ -241,6 +243,7 @@ def test_blacklist_selected_refresh_tokens(operator: Client, alice: Victim) -> N
     assert RevocationEvent.objects.get(action="token").actor.username == "operator"
 
 
+@pytest.mark.project  # proves the tokens fail through /api/
 def test_sign_out_everywhere_button(operator: Client, alice: Victim) -> None:
     user_page = operator.get(f"{USERS}{alice.user.pk}/change/").content.decode()
     url = f"{USERS}{alice.user.pk}/sign-out-everywhere/"
@@ -265,6 +268,7 @@ def test_sign_out_everywhere_button(operator: Client, alice: Victim) -> None:
     assert "Signed out everywhere" in log.get_change_message()
 
 
+@pytest.mark.project  # proves the tokens fail through /api/
 def test_sign_out_everywhere_bulk_action(operator: Client, alice: Victim) -> None:
     bob = make_user("bob")
     bob_pair = make_family(bob)

@@ -115,7 +115,7 @@ def test_signup_signs_the_new_user_in(db: Any) -> None:
     row = Session.objects.get(pk=key_of(browser))
     assert row.user.username == "carol"
     assert row.user_agent == BROWSER_UA
-    assert b"carol" in browser.get("/").content
+    assert b"carol" in browser.get("/accounts/sessions/").content
 
 
 def test_signup_with_a_bad_form_shows_errors(db: Any) -> None:
@@ -128,11 +128,8 @@ def test_signup_with_a_bad_form_shows_errors(db: Any) -> None:
 # Password change
 
 
-def test_password_change_keeps_this_session_and_ends_every_other(user: Any, api_client: Any) -> None:
-    here, elsewhere = signed_in(), signed_in(ua=PHONE_UA)
-    pair = make_family(user)
-    before = key_of(here)
-    response = here.post(
+def change_password(client: Client) -> Any:
+    return client.post(
         "/accounts/password_change/",
         {
             "old_password": PASSWORD,
@@ -140,7 +137,15 @@ def test_password_change_keeps_this_session_and_ends_every_other(user: Any, api_
             "new_password2": "a-new-long-passphrase-7",
         },
     )
+
+
+def test_password_change_keeps_this_session_and_ends_every_other(user: Any) -> None:
+    here, elsewhere = signed_in(), signed_in(ua=PHONE_UA)
+    pair = make_family(user)
+    before = key_of(here)
+    response = change_password(here)
     assert response.status_code == 302
+    assert response["Location"] == "/accounts/password_change/done/"
     assert is_signed_in(here)
     assert key_of(here) != before  # update_session_auth_hash rotates the key
     assert not is_signed_in(elsewhere)
@@ -148,12 +153,19 @@ def test_password_change_keeps_this_session_and_ends_every_other(user: Any, api_
     pair.family.refresh_from_db()
     assert pair.family.revoked_at is not None
     assert BlacklistedToken.objects.filter(token__family_link__family=pair.family).exists()
-    assert api_client.post("/api/token/refresh/", {"refresh": pair.refresh}, format="json").status_code == 401
     event = RevocationEvent.objects.get()
     assert (event.action, event.actor_id, event.user_id) == ("others", user.pk, user.pk)
     assert event.reason == "password changed"
     assert event.ip == "127.0.0.1"
     assert event.count == 2  # the phone's session and the API sign-in
+    assert b"Password changed" in here.get("/accounts/password_change/done/").content
+
+
+@pytest.mark.project  # proves the refresh token fails through /api/
+def test_password_change_ends_the_api_sign_ins(user: Any, api_client: Any) -> None:
+    pair = make_family(user)
+    assert change_password(signed_in()).status_code == 302
+    assert api_client.post("/api/token/refresh/", {"refresh": pair.refresh}, format="json").status_code == 401
 
 
 # "Where you're signed in"
@@ -232,6 +244,7 @@ def test_revoking_this_session_signs_out_here(user: Any) -> None:
     assert RevocationEvent.objects.get().action == "session"
 
 
+@pytest.mark.project  # proves the refresh token fails through /api/
 def test_revoking_an_api_sign_in_from_the_page(user: Any, api_client: Any) -> None:
     here = signed_in()
     pair = make_family(user)
@@ -261,7 +274,6 @@ def test_cannot_revoke_another_users_session(user: Any, other_user: Any) -> None
     alice, bob = signed_in("alice"), signed_in("bob")
     response = revoke(alice, public_id_of(bob))
     assert response.status_code == 404
-    assert b"Not found" in response.content  # the site's 404 page, not a traceback
     assert is_signed_in(bob)
     assert not RevocationEvent.objects.exists()
 
@@ -302,16 +314,24 @@ def test_pages_need_a_signed_in_user(db: Any) -> None:
 # Bad input: never a 500
 
 
+# A page anonymous visitors get, and what it shows them: the project's home, the app's login page.
+ANONYMOUS_PAGES = [
+    pytest.param("/", b"You are not signed in.", marks=pytest.mark.project, id="home"),
+    pytest.param("/accounts/login/", b'name="password"', id="login"),
+]
+
+
+@pytest.mark.parametrize(("page", "anonymous_text"), ANONYMOUS_PAGES)
 @pytest.mark.parametrize(
     "cookie",
     ["q" * 32, "x" * 4096, "' OR 1=1--", '"abcd\\000efghijklmnop"', "é" * 10, "..%2F..%2Fetc"],
     ids=["unknown", "4kb", "sql", "nul", "unicode", "path"],
 )
-def test_bad_session_cookies_are_anonymous(cookie: str, user: Any) -> None:
+def test_bad_session_cookies_are_anonymous(cookie: str, page: str, anonymous_text: bytes, user: Any) -> None:
     client = Client(raise_request_exception=False, HTTP_COOKIE=f"{settings.SESSION_COOKIE_NAME}={cookie}")
-    home = client.get("/")
+    home = client.get(page)
     assert home.status_code == 200
-    assert b"You are not signed in." in home.content
+    assert anonymous_text in home.content
     assert cookie.encode() not in home.content
     if settings.SESSION_COOKIE_NAME in home.cookies:  # Django may expire the bad cookie...
         assert home.cookies[settings.SESSION_COOKIE_NAME].value == ""  # ...but never echoes it
@@ -320,12 +340,13 @@ def test_bad_session_cookies_are_anonymous(cookie: str, user: Any) -> None:
     assert sessions.status_code == 302
 
 
-def test_tampered_session_cookie_is_anonymous(user: Any) -> None:
+@pytest.mark.parametrize(("page", "anonymous_text"), ANONYMOUS_PAGES)
+def test_tampered_session_cookie_is_anonymous(page: str, anonymous_text: bytes, user: Any) -> None:
     key = key_of(signed_in())
     tampered = key[:-1] + ("a" if key[-1] != "a" else "b")
     client = Client(HTTP_COOKIE=f"{settings.SESSION_COOKIE_NAME}={tampered}")
     assert not is_signed_in(client)
-    assert b"You are not signed in." in client.get("/").content
+    assert anonymous_text in client.get(page).content
 
 
 def _csrf_token(client: Client, path: str) -> str:
@@ -352,7 +373,6 @@ def test_login_without_a_valid_csrf_token_is_refused(forged: str | None, user: A
         data["csrfmiddlewaretoken"] = forged
     response = client.post("/accounts/login/", data)
     assert response.status_code == 403
-    assert b"CSRF token was missing or wrong" in response.content
     assert not Session.objects.exists()
 
 
@@ -383,8 +403,21 @@ def test_csrf_protected_revoke_of_a_foreign_or_missing_id_is_404(user: Any, othe
     for target in (public_id_of(bob), uuid.uuid4()):
         response = client.post(f"/accounts/sessions/{target}/revoke/", {"csrfmiddlewaretoken": token})
         assert response.status_code == 404
-        assert b"Not found" in response.content
     assert is_signed_in(bob)
+
+
+@pytest.mark.project  # the project's own error pages
+def test_refusals_show_the_sites_error_pages(user: Any, other_user: Any) -> None:
+    alice, bob = signed_in("alice"), signed_in("bob")
+    for target in (public_id_of(bob), uuid.uuid4()):
+        not_found = revoke(alice, target)
+        assert not_found.status_code == 404
+        assert b"Not found" in not_found.content  # the site's 404 page, not a traceback
+    client = Client(enforce_csrf_checks=True)
+    client.get("/accounts/login/")
+    refused = client.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
+    assert refused.status_code == 403
+    assert b"CSRF token was missing or wrong" in refused.content
 
 
 def test_session_cookie_attributes(user: Any) -> None:

@@ -216,6 +216,7 @@ def me(client: APIClient, access: str) -> Any:
     return client.get("/api/me/", HTTP_AUTHORIZATION=f"Bearer {access}")
 
 
+@pytest.mark.project  # calls /api/me/
 def test_revoked_family_gives_token_revoked_even_for_an_already_verified_token(user: Any) -> None:
     pair, other = make_family(user), make_family(user)
     client = APIClient()
@@ -228,6 +229,7 @@ def test_revoked_family_gives_token_revoked_even_for_an_already_verified_token(u
     assert me(client, other.access).status_code == 200
 
 
+@pytest.mark.project  # calls /api/me/
 def test_sign_out_everywhere_refuses_every_token_issued_before(user: Any, other_user: Any) -> None:
     pairs = [make_family(user), make_family(user)]
     bystander = make_family(other_user)
@@ -242,6 +244,7 @@ def test_sign_out_everywhere_refuses_every_token_issued_before(user: Any, other_
     assert me(client, bystander.access).status_code == 200
 
 
+@pytest.mark.project  # calls /api/me/
 def test_cutoff_alone_refuses_a_token_of_an_unrevoked_family(user: Any) -> None:
     """A family that escaped the sweep (e.g. started concurrently) is still cut off by `iat`."""
     pair = make_family(user)
@@ -265,6 +268,7 @@ def test_a_stale_restore_does_not_hide_a_newer_generation(user: Any, clock: Fake
     assert published() == db_generation()
 
 
+@pytest.mark.project  # calls /api/me/
 def test_sign_in_right_after_sign_out_everywhere_works(user: Any) -> None:
     """The old sign-in is refused at once; a new one made in the same second is accepted."""
     old = make_family(user)

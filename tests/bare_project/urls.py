@@ -1,0 +1,9 @@
+"""The bare project's URLs: the admin, and accounts under one include."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("accounts.urls")),
+]
