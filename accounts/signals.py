@@ -17,8 +17,10 @@ Arguments (all keyword):
 - `credential_id`: the credential's public id as a string (a session's `public_id`,
   a sign-in's `sid`, a family-less refresh token's `jti`);
 - `reason`: why (`credential_revoked` only; e.g. "revoked by the user", "reuse detected");
-- `actor`: the user who revoked it, or None for the user's own sign-out, a system action
-  or a management command (`credential_revoked` only);
+- `actor`: the user (a user instance) whose request revoked it: the owner themself for their
+  own sign-out or revocation, an operator in the admin; None when no signed-in person did
+  (reuse detection, a password reset link, the cap, a management command)
+  (`credential_revoked` only);
 - `ip`: the client IP of the request that caused it, if any (as stored: see privacy).
 """
 

@@ -249,10 +249,11 @@ class MeSessionRevokeApi(APIView):
 
     @extend_schema(tags=["me"], request=None, responses={204: None, **ME_UNSAFE_ERRORS, 404: ErrorSerializer})
     def delete(self, request: Request, credential_id: Any) -> Response:
+        user = _user(request)
         event = revocation.credential_revoke(
-            user=_user(request),
+            user=user,
             credential_id=str(credential_id),
-            actor=request.user,
+            actor=user,
             reason="revoked by the user",
             ip=client_ip(request),
         )
@@ -268,11 +269,12 @@ class MeSessionRevokeOthersApi(APIView):
     @extend_schema(tags=["me"], request=None, responses={200: RevokedCountSerializer, **ME_UNSAFE_ERRORS})
     def post(self, request: Request) -> Response:
         session_key, family_id = _current_credential(request)
+        user = _user(request)
         event = revocation.user_sign_out_others(
-            user=_user(request),
+            user=user,
             keep_session_key=session_key,
             keep_family_id=family_id,
-            actor=request.user,
+            actor=user,
             reason="signed out everywhere else",
             ip=client_ip(request),
         )

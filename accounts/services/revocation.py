@@ -11,6 +11,7 @@ from importlib import import_module
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.cache import caches
 from django.db import transaction
@@ -237,6 +238,8 @@ def _record(
     bump_generation()
     if not getattr(actor, "is_authenticated", False):
         actor = None
+    elif not isinstance(actor, get_user_model()):  # e.g. SimpleJWT's TokenUser: only the id
+        actor = get_user_model()._default_manager.filter(pk=actor.pk).first()
     event = RevocationEvent.objects.create(
         action=action,
         user_id=getattr(user, "pk", None),
