@@ -93,7 +93,7 @@ def sessions_url(request: HttpRequest | None = None) -> str:
     if request is not None:
         try:
             return request.build_absolute_uri(path)
-        except DisallowedHost:
+        except (DisallowedHost, KeyError):  # KeyError: a request built by hand has no host at all
             pass
     return path
 
@@ -125,7 +125,7 @@ def _send_after_commit(
     except Exception:
         logger.exception("accounts: could not build the %s email to user %s", template, user_id)
         return
-    transaction.on_commit(lambda: _queue(message, template=template, user_id=user_id))
+    transaction.on_commit(lambda: _queue(message, template=template, user_id=user_id), robust=True)
 
 
 def _queue(message: EmailMessage, *, template: str, user_id: Any) -> None:

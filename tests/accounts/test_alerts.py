@@ -14,6 +14,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core import mail
+from django.http import HttpRequest
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -150,6 +151,16 @@ class TestNewDeviceAlerts:
         assert str(family.pk) not in email.body
         api_sign_in(FIREFOX_122, "203.0.113.77")
         assert len(sent()) == 1
+
+    def test_the_admin_login_form_alerts_too(self, db: Any) -> None:
+        make_user("erin", is_staff=True)
+        site_sign_in(FIREFOX_121, HOME, "erin")
+        admin = Client(HTTP_USER_AGENT=CHROME_WINDOWS, REMOTE_ADDR=CAFE)
+        response = admin.post("/admin/login/", {"username": "erin", "password": PASSWORD, "next": "/admin/"})
+        assert response.status_code == 302 and response["Location"] == "/admin/"
+        [email] = sent()
+        assert email.to == ["erin@example.com"]
+        assert "Device: Chrome 120 on Windows 10" in email.body and f"IP address: {CAFE}" in email.body
 
     def test_an_ipv6_network_is_a_48(self, alice: Any) -> None:
         site_sign_in(FIREFOX_121, "2001:db8:1:2::10")
@@ -299,3 +310,15 @@ class TestSendingNeverHurtsTheSignIn:
         assert not BlockingBackend.timed_out.is_set()
         assert [m.to for m in mail.outbox] == [["alice@example.com"], ["alice@example.com"]]
         assert CAFE in mail.outbox[1].body
+
+
+class TestSessionsLink:
+    def test_site_url_wins_over_the_request(self, settings: Any, rf: Any) -> None:
+        settings.ACCOUNTS = {**settings.ACCOUNTS, "SITE_URL": "https://auth.example.com"}
+        assert notifications.sessions_url(rf.get("/")) == "https://auth.example.com/accounts/sessions/"
+
+    def test_without_site_url_or_request_it_is_the_path(self) -> None:
+        assert notifications.sessions_url(None) == "/accounts/sessions/"
+
+    def test_a_request_without_a_host_gives_the_path(self) -> None:
+        assert notifications.sessions_url(HttpRequest()) == "/accounts/sessions/"
