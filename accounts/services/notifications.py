@@ -25,6 +25,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from user_agents import parse
 
 from accounts.audit import current_request
 from accounts.conf import accounts_settings
@@ -46,7 +47,7 @@ def new_device_alert(
 ) -> None:
     """Email the user that they signed in from a device and network not seen before."""
     context = {
-        "device": describe(user_agent),
+        "device": _device_name(user_agent),
         "ip": ip or _("unknown"),
         "when": _utc(when),
     }
@@ -162,6 +163,15 @@ def _reset_after_fork() -> None:
 
 
 os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+def _device_name(user_agent: str) -> str:
+    """Return describe()'s "Chrome 120 on Windows 10"; never the raw string of an unknown agent,
+    which whoever signed in chose (it could carry a link into the user's mailbox)."""
+    parsed = parse(user_agent or "")
+    if parsed.browser.family == "Other" and parsed.os.family == "Other":
+        return _("an unrecognised device")
+    return describe(user_agent)
 
 
 def _utc(when: datetime) -> str:

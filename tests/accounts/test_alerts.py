@@ -162,6 +162,14 @@ class TestNewDeviceAlerts:
         assert email.to == ["erin@example.com"]
         assert "Device: Chrome 120 on Windows 10" in email.body and f"IP address: {CAFE}" in email.body
 
+    def test_an_unknown_user_agent_is_not_copied_into_the_email(self, alice: Any) -> None:
+        site_sign_in(FIREFOX_121, HOME)
+        api_sign_in("Your account is locked: call +1 555 0100 or see https://evil.example", HOME)
+        [email] = sent()
+        assert email.subject == "New sign-in to your account from an unrecognised device"
+        assert "evil.example" not in email.body and "555" not in email.body
+        assert ("Other on Other", "198.51.100.0/24") in known(alice)
+
     def test_an_ipv6_network_is_a_48(self, alice: Any) -> None:
         site_sign_in(FIREFOX_121, "2001:db8:1:2::10")
         site_sign_in(FIREFOX_121, "2001:db8:1:ffff::99")  # same /48
@@ -252,6 +260,37 @@ class TestRevocationAlerts:
         assert "revoked 2 browser sessions and 1 API sign-in of your account" in email.body
         assert "Reason: none given" in email.body
         assert_no_secret(email.body, tokens["access"], tokens["refresh"])
+
+    def test_an_operator_changing_the_password_in_the_admin_emails_the_user(self, alice: Any) -> None:
+        browser = site_sign_in(FIREFOX_121, HOME)
+        api_sign_in(FIREFOX_121, HOME)
+        root = make_user("root", is_staff=True, is_superuser=True)
+        operator = Client(HTTP_USER_AGENT=FIREFOX_121)
+        operator.force_login(root)
+        new_password = "an-0perator-chose-this-one"
+        response = operator.post(
+            f"/admin/auth/user/{alice.pk}/password/",
+            {"password1": new_password, "password2": new_password, "usable_password": "true"},
+        )
+        assert response.status_code == 302, response.content[:2000]
+        assert browser.get("/accounts/sessions/").status_code == 302
+        [email] = sent()
+        assert email.to == ["alice@example.com"]
+        assert "revoked 1 browser session and 1 API sign-in of your account" in email.body
+        assert "Reason: password changed" in email.body
+        assert_no_secret(email.body, new_password)
+
+    def test_the_users_own_password_change_sends_nothing(self, alice: Any) -> None:
+        mine = site_sign_in(FIREFOX_121, HOME)
+        other = site_sign_in(FIREFOX_121, HOME)
+        new_password = "a-new-passw0rd-of-her-own"
+        response = mine.post(
+            "/accounts/password_change/",
+            {"old_password": PASSWORD, "new_password1": new_password, "new_password2": new_password},
+        )
+        assert response.status_code == 302, response.content[:500]
+        assert other.get("/accounts/sessions/").status_code == 302
+        assert sent() == []
 
     def test_the_users_own_revocation_sends_nothing(self, alice: Any) -> None:
         mine = site_sign_in(FIREFOX_121, HOME)
