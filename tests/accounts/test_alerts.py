@@ -21,6 +21,7 @@ from rest_framework.test import APIClient
 from accounts.models import KnownDevice, Session, SignInFamily
 from accounts.services import notifications
 from accounts.user_agents import describe
+from tests.accounts.concurrent import concurrently
 from tests.accounts.email_backends import BlockingBackend
 from tests.factories import PASSWORD, make_user
 
@@ -169,6 +170,25 @@ class TestNewDeviceAlerts:
         assert email.subject == "New sign-in to your account from an unrecognised device"
         assert "evil.example" not in email.body and "555" not in email.body
         assert ("Other on Other", "198.51.100.0/24") in known(alice)
+
+    @pytest.mark.services
+    def test_simultaneous_sign_ins_from_one_new_device_send_one_email(
+        self, alice: Any, settings: Any, caplog: Any
+    ) -> None:
+        settings.REST_FRAMEWORK = {
+            **settings.REST_FRAMEWORK,
+            "DEFAULT_THROTTLE_RATES": {"token": "10000/min"},
+        }
+        site_sign_in(FIREFOX_121, HOME)
+        with caplog.at_level(logging.WARNING, logger="accounts"):
+            concurrently(lambda: api_sign_in(CHROME_WINDOWS, CAFE), threads=6)
+            [email] = sent()
+        assert not [r for r in caplog.records if r.name.startswith("accounts")], caplog.text
+        assert f"IP address: {CAFE}" in email.body
+        assert known(alice) == {
+            ("Firefox on Linux", "198.51.100.0/24"),
+            ("Chrome on Windows", "203.0.113.0/24"),
+        }
 
     def test_an_ipv6_network_is_a_48(self, alice: Any) -> None:
         site_sign_in(FIREFOX_121, "2001:db8:1:2::10")

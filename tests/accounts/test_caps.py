@@ -6,6 +6,7 @@ credential_revoked receivers run as they do in production, after commit.
 
 from typing import Any
 
+import jwt
 import pytest
 from django.conf import settings
 from django.test import Client, override_settings
@@ -14,6 +15,7 @@ from rest_framework.test import APIClient
 from accounts.models import RevocationEvent, Session, SignInFamily
 from accounts.services.revocation import CAP_REASON
 from accounts.signals import credential_revoked
+from tests.accounts.concurrent import concurrently
 from tests.conftest import BROWSER_UA
 from tests.factories import PASSWORD, make_family, make_user
 
@@ -75,7 +77,7 @@ class Api:
         )
         assert response.status_code == 200, response.content[:500]
         self.access, self.refresh = response.json()["access"], response.json()["refresh"]
-        self.id = str(SignInFamily.objects.latest("created_at").pk)
+        self.id = jwt.decode(self.access, options={"verify_signature": False})["sid"]
 
     def me(self) -> Any:
         return APIClient().get("/api/me/", HTTP_AUTHORIZATION=f"Bearer {self.access}")
@@ -181,3 +183,21 @@ def test_cap_zero_means_no_limit(alice: Any) -> None:
     assert browser.signed_in()
     assert active_count(alice) == 102
     assert not RevocationEvent.objects.exists()
+
+
+@pytest.mark.services
+def test_simultaneous_sign_ins_over_the_cap_end_exactly_at_it(
+    alice: Any, revoked_seen: list[dict[str, Any]]
+) -> None:
+    rest = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"token": "10000/min"}}
+    with cap(3), override_settings(REST_FRAMEWORK=rest):
+        old = [Api(), Browser(), Api()]
+        new = concurrently(Api, threads=4)  # each sees itself beyond the cap: they take turns
+        assert sum(c.signed_in() for c in new) == 3  # which three survive depends on the race
+    active = active_count(alice)
+    assert active == 3
+    ids = [s["credential_id"] for s in revoked_seen]
+    assert len(ids) == len(set(ids)) == 4  # every credential revoked once, none twice
+    assert {c.id for c in old} <= set(ids)  # the three oldest went first
+    events = RevocationEvent.objects.filter(action=RevocationEvent.Action.CAP)
+    assert sum(e.count for e in events) == 4
