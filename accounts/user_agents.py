@@ -32,3 +32,13 @@ def device(user_agent: str) -> str:
 def is_parsed(user_agent: str) -> bool:
     """Tell a "Browser N on OS" value from a raw user-agent string (raw ones carry product/version)."""
     return " on " in user_agent and "/" not in user_agent
+
+
+@lru_cache(maxsize=2048)
+def device_family(user_agent: str) -> str:
+    """Return browser and OS families without versions ("Firefox on Linux").
+
+    A browser or OS update keeps the same device; unrecognised agents are all "Other on Other".
+    """
+    ua = parse(user_agent or "")
+    return f"{ua.browser.family} on {ua.os.family}"[:200]

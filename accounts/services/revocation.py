@@ -22,6 +22,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from accounts import selectors
 from accounts.models import AccessCutoff, RevocationEvent, Session, SignInFamily
 from accounts.privacy import stored_ip
+from accounts.services import notifications
 from accounts.services.revocation_state import bump_generation
 from accounts.signals import (
     KIND_REFRESH_TOKEN,
@@ -185,6 +186,70 @@ def user_sign_out_others(
     )
 
 
+CAP_REASON = "credential cap reached"
+
+
+@transaction.atomic
+def user_credentials_cap(
+    *,
+    user: Any,
+    limit: int,
+    keep_session_id: str | None = None,
+    keep_family_id: str | None = None,
+    ip: str | None = None,
+) -> RevocationEvent | None:
+    """Revoke the user's oldest active credentials beyond `limit`, never the one just created.
+
+    Run right after a sign-in, naming the new credential to keep. At user_logged_in time the
+    new session row exists but its user column is only filled when the request ends, so the
+    kept credential is counted explicitly (it is excluded from both queries, then added).
+    Sessions and sign-ins are counted through their (user, expire) indexes. Return None when
+    the user is within the cap (or `limit` is 0: no cap).
+    """
+    if limit <= 0:
+        return None
+    sessions, families = _active_credentials(user, keep_session_id, keep_family_id)
+    if sessions.count() + families.count() + 1 <= limit:
+        return None
+    # Over the cap: serialise this user's cap checks, so two sign-ins at once do not both
+    # revoke the same oldest credential (NO KEY UPDATE does not block inserting rows that
+    # reference the user), and count again under the lock.
+    get_user_model().objects.select_for_update(no_key=True).filter(pk=user.pk).first()
+    excess = sessions.count() + families.count() + 1 - limit
+    if excess <= 0:
+        return None
+    oldest = sorted(
+        [
+            (created, KIND_SESSION, key)
+            for key, created in sessions.values_list("session_key", "created_at")[:excess]
+        ]
+        + [(created, KIND_TOKEN, pk) for pk, created in families.values_list("pk", "created_at")[:excess]],
+        key=lambda row: row[0],
+    )[:excess]
+    keys = [key for _, kind, key in oldest if kind == KIND_SESSION]
+    family_ids = [pk for _, kind, pk in oldest if kind == KIND_TOKEN]
+    revoked = _delete_sessions(Session.objects.filter(session_key__in=keys)) if keys else []
+    if family_ids:
+        revoked += _revoke_families(SignInFamily.objects.filter(pk__in=family_ids), reason=CAP_REASON)
+    return _record(
+        action=Action.CAP, user=user, target="", revoked=revoked, actor=None, reason=CAP_REASON, ip=ip
+    )
+
+
+def _active_credentials(
+    user: Any, keep_session_id: str | None, keep_family_id: str | None
+) -> tuple[QuerySet[Session], QuerySet[SignInFamily]]:
+    """Return the user's other active sessions and sign-ins, oldest first."""
+    now = timezone.now()
+    sessions = Session.objects.filter(user=user, expire_date__gt=now)
+    if keep_session_id:
+        sessions = sessions.exclude(public_id=keep_session_id)
+    families = SignInFamily.objects.filter(user=user, refresh_expires_at__gt=now, revoked_at__isnull=True)
+    if keep_family_id:
+        families = families.exclude(pk=keep_family_id)
+    return sessions.order_by("created_at"), families.order_by("created_at")
+
+
 def refresh_token_consume(token: OutstandingToken) -> bool:
     """Blacklist a refresh token being rotated; False when it was already used.
 
@@ -258,6 +323,9 @@ def _record(
             credential_id=credential_id,
             reason=event.reason,
             actor=actor,
-            ip=ip,
+            ip=event.ip,
         )
+    notifications.revocation_alert(
+        user=user, actor=actor, count=event.count, kinds=[kind for _, kind, _ in revoked], reason=event.reason
+    )
     return event

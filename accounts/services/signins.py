@@ -1,12 +1,31 @@
-"""What follows every new credential: a browser sign-in or an API sign-in (family_start)."""
+"""What follows every new credential: a browser sign-in or an API sign-in (family_start).
 
+In order: credential_created is announced (after commit); the per-user cap revokes the
+oldest credentials beyond MAX_CREDENTIALS_PER_USER (never the new one); and the device
+and network are recorded as a KnownDevice, emailing the user when the pair is new.
+
+A user's very first sign-in (no KnownDevice rows yet: a new account, or the first sign-in
+after new-device alerts were deployed or turned on) records its pair without an email.
+With NEW_DEVICE_ALERTS off nothing is recorded.
+"""
+
+import logging
 from typing import Any
 
+from django.db import transaction
 from django.http import HttpRequest
+from django.utils import timezone
 
-from accounts.models import Session, SignInFamily
+from accounts.audit import current_request
+from accounts.conf import accounts_settings
+from accounts.models import KnownDevice, Session, SignInFamily
+from accounts.privacy import network_of, stored_ip
 from accounts.request_meta import client_ip, user_agent
+from accounts.services import notifications, revocation
 from accounts.signals import KIND_SESSION, credential_created, send_after_commit
+from accounts.user_agents import device_family
+
+logger = logging.getLogger(__name__)
 
 
 def signin_recorded(
@@ -18,11 +37,27 @@ def signin_recorded(
     user_agent: str,
     request: HttpRequest | None = None,
 ) -> None:
-    """Announce a new credential (credential_created, after commit)."""
+    """Announce a new credential, enforce the per-user cap, and alert on a new device."""
     sender = Session if kind == KIND_SESSION else SignInFamily
     send_after_commit(
-        credential_created, sender=sender, kind=kind, user=user, credential_id=credential_id, ip=ip
+        credential_created,
+        sender=sender,
+        kind=kind,
+        user=user,
+        credential_id=credential_id,
+        ip=stored_ip(ip),
     )
+    limit = accounts_settings.MAX_CREDENTIALS_PER_USER
+    if limit:
+        revocation.user_credentials_cap(
+            user=user,
+            limit=limit,
+            keep_session_id=credential_id if kind == KIND_SESSION else None,
+            keep_family_id=credential_id if kind != KIND_SESSION else None,
+            ip=ip,
+        )
+    if accounts_settings.NEW_DEVICE_ALERTS:
+        _check_device(user=user, ip=ip, user_agent=user_agent, request=request)
 
 
 def session_signed_in(*, request: HttpRequest, user: Any) -> None:
@@ -42,3 +77,37 @@ def session_signed_in(*, request: HttpRequest, user: Any) -> None:
         user_agent=user_agent(request),
         request=request,
     )
+
+
+def known_device_seen(*, user: Any, device: str, network: str) -> bool:
+    """Record that the user signed in from this device and network; True if it is a new pair
+    for a user who already had others (what deserves an alert).
+
+    Race-safe: get_or_create retries the read when a concurrent sign-in inserted the same
+    pair first (the unique constraint on user, device, network).
+    """
+    now = timezone.now()
+    known, created = KnownDevice.objects.get_or_create(
+        user=user, device=device, network=network, defaults={"first_seen": now, "last_seen": now}
+    )
+    if not created:
+        KnownDevice.objects.filter(pk=known.pk).update(last_seen=now)
+        return False
+    return KnownDevice.objects.filter(user=user).exclude(pk=known.pk).exists()
+
+
+def _check_device(*, user: Any, ip: str | None, user_agent: str, request: HttpRequest | None) -> None:
+    """Record the device and network; email the user when the pair is new. Never fails the sign-in."""
+    try:
+        with transaction.atomic():  # a savepoint: a failure here leaves the sign-in's transaction usable
+            is_new = known_device_seen(user=user, device=device_family(user_agent), network=network_of(ip))
+            if is_new:
+                notifications.new_device_alert(
+                    user=user,
+                    user_agent=user_agent,
+                    ip=ip,
+                    when=timezone.now(),
+                    request=request or current_request(),
+                )
+    except Exception:
+        logger.exception("accounts: new-device check failed for user %s", getattr(user, "pk", None))
