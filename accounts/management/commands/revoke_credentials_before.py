@@ -27,7 +27,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, before: str | None, reason: str, interactive: bool, **options: Any) -> None:
-        when = _parse(before) if before else timezone.now()
+        when = _parse(before) if before is not None else timezone.now()
         if when > timezone.now():
             raise CommandError(f"--before {when.isoformat()} is in the future; give a time already past.")
         sessions, families = revocation.credentials_issued_before_count(before=when)
