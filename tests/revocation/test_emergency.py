@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.contrib.auth.tokens import default_token_generator
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
@@ -412,3 +413,46 @@ def test_switch_is_honoured_by_every_app_server(log_dir: Path) -> None:
         assert page.status == 302 and "/accounts/login/" in page.headers["location"]
         assert live_me(b.url, new["access"]).status == 200
         assert live_me(a.url, new["access"]).status == 200
+
+
+# Key rotation, as docs/emergency.md describes it.
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("fast_hasher")
+def test_secret_key_rotation_keeps_sessions_only_with_the_old_key_as_fallback(
+    user: Any, settings: Any
+) -> None:
+    kept, dropped = Client(HTTP_USER_AGENT=BROWSER_UA), Client(HTTP_USER_AGENT=BROWSER_UA)
+    sign_in(kept, user.username)
+    sign_in(dropped, user.username)
+    api = holder(user.username)
+    reset_token = default_token_generator.make_token(user)
+    old_key = settings.SECRET_KEY
+
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = "rotated-" + old_key, [old_key]
+    assert kept.get("/accounts/sessions/").status_code == 200  # re-issued under the new key
+    assert default_token_generator.check_token(user, reset_token)
+
+    settings.SECRET_KEY_FALLBACKS = []
+    page = dropped.get("/accounts/sessions/")
+    assert page.status_code == 302 and page["Location"].startswith("/accounts/login/")
+    assert kept.get("/accounts/sessions/").status_code == 200
+    assert not default_token_generator.check_token(user, reset_token)
+    assert me(api.access).status_code == 200  # the JWTs have their own key
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("fast_hasher")
+def test_jwt_key_rotation_refuses_every_token_signed_with_the_old_key(user: Any, settings: Any) -> None:
+    h = holder(user.username)
+    settings.SIMPLE_JWT = {
+        **settings.SIMPLE_JWT,
+        "SIGNING_KEY": "rotated-" + settings.SIMPLE_JWT["SIGNING_KEY"],
+    }
+    response = me(h.access)
+    assert (response.status_code, response.json()["code"]) == (401, "token_not_valid")
+    assert refresh(h.refresh).status_code == 401
+    assert h.browser.get("/accounts/sessions/").status_code == 200  # sessions do not use that key
+    fresh = APIClient().post("/api/token/", {"username": user.username, "password": PASSWORD}, format="json")
+    assert me(fresh.json()["access"]).status_code == 200
