@@ -93,6 +93,16 @@ class RevocationState:
                     snap = replace(seen, checked_at=now, reconciled_at=now)
                 else:
                     snap = _load(published, now)
+            elif (
+                not reconcile
+                and seen is not None
+                and published is not None
+                and published == seen.db_generation
+            ):
+                # The cache caught up with the generation this snapshot was loaded at (e.g. the
+                # value restored after a load from the database): nothing new, so no query for
+                # the session check. The access-token check reloads here, which also reconciles.
+                snap = replace(seen, published=published, checked_at=now)
             elif published is None and seen is not None and _db_generation() == seen.db_generation:
                 # Cache empty or down: the database says nothing changed.
                 snap = replace(seen, checked_at=now, reconciled_at=now)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Permission
 from django.contrib.auth.tokens import default_token_generator
+from django.core.cache import caches
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
@@ -21,7 +22,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import GlobalCutoff, RevocationEvent, Session, SignInFamily
 from accounts.services import revocation
-from accounts.services.revocation_state import bump_generation
+from accounts.services.revocation_state import GENERATION_KEY, bump_generation, state
 from accounts.signals import KIND_SESSION, KIND_TOKEN, credential_revoked
 from tests.conftest import BROWSER_UA, sign_in
 from tests.factories import PASSWORD, make_user
@@ -258,6 +259,30 @@ def test_session_check_adds_no_query(user: Any, settings: Any) -> None:
     assert len(with_cutoff) == len(without_cutoff)
     assert not any("globalcutoff" in sql.lower() for sql in with_cutoff)
     assert_refused(old)
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("fast_hasher")
+def test_session_requests_do_not_reload_the_snapshot_for_nothing(user: Any, settings: Any) -> None:
+    """A snapshot loaded while the cache was empty answers to the value it restored there."""
+    settings.ACCOUNTS = {**getattr(settings, "ACCOUNTS", {}), "REVOCATION_POLL_INTERVAL": 0}
+    browser = Client(HTTP_USER_AGENT=BROWSER_UA)
+    sign_in(browser, user.username)
+    browser.get("/api/me/")  # writes the session's activity
+    for alias in caches:
+        caches[alias].delete(GENERATION_KEY)
+    state.invalidate()
+
+    def queries() -> list[str]:
+        with CaptureQueriesContext(connection) as ctx:
+            assert browser.get("/api/me/").status_code == 200
+        return [q["sql"] for q in ctx.captured_queries]
+
+    cold = queries()  # loads the snapshot from the database and restores the cache key
+    warm = [queries() for _ in range(3)]  # every request polls the cache (interval 0)
+    assert len(cold) > len(warm[0])
+    assert [len(w) for w in warm] == [len(warm[0])] * 3
+    assert not any("revocationgeneration" in sql.lower() for sql in warm[0])
 
 
 # The admin page.
