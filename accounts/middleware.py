@@ -10,7 +10,9 @@ from django.http import HttpRequest, HttpResponse
 
 from accounts.audit import serving
 from accounts.conf import accounts_settings
+from accounts.models import Session
 from accounts.request_meta import client_ip, user_agent
+from accounts.services.revocation_state import state
 
 # Session-data key holding when the row's activity columns were last written.
 ACTIVITY_KEY = "_accounts_activity"
@@ -29,7 +31,9 @@ class AccountsMiddleware:
 
     Before the view it ends a signed-in session that has been idle longer than
     SESSION_COOKIE_AGE or lived longer than ACCOUNTS SESSION_ABSOLUTE_LIFETIME since
-    the user last entered a password (login or password change: both rotate the key).
+    the user last entered a password (login or password change: both rotate the key),
+    and one signed in before the emergency switch's global cutoff (read from the
+    revocation snapshot: no query), even while the switch's sweep has not deleted it yet.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -61,7 +65,7 @@ class AccountsMiddleware:
         idle = isinstance(last, int) and now - last > settings.SESSION_COOKIE_AGE
         limit = accounts_settings.SESSION_ABSOLUTE_LIFETIME
         too_old = bool(limit) and isinstance(auth_at, int) and now - auth_at > limit
-        if idle or too_old:
+        if idle or too_old or _signed_in_before_global_cutoff(session, auth_at):
             session.flush()  # deletes the row (and cache entry) through the engine
             request.user = AnonymousUser()
 
@@ -81,3 +85,17 @@ class AccountsMiddleware:
         last = session.get(ACTIVITY_KEY)
         if not isinstance(last, int) or now - last >= accounts_settings.SESSION_ACTIVITY_INTERVAL:
             session[ACTIVITY_KEY] = now
+
+
+def _signed_in_before_global_cutoff(session, auth_at: object) -> bool:  # a SessionBase
+    """Whether the session's sign-in is older than the emergency switch's cutoff second."""
+    cutoff = state.global_cutoff()
+    if cutoff is None:
+        return False
+    if isinstance(auth_at, int):
+        return auth_at < cutoff
+    # Not stamped yet (made without this middleware, e.g. force_login): its row says, once.
+    created = (
+        Session.objects.filter(session_key=session.session_key).values_list("created_at", flat=True).first()
+    )
+    return created is not None and created.timestamp() < cutoff

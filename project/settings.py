@@ -30,6 +30,9 @@ SECRET_KEY = _secret("DJANGO_SECRET_KEY", "dev-only-secret-key-not-for-productio
 JWT_SIGNING_KEY = _secret("JWT_SIGNING_KEY", "dev-only-jwt-signing-key-not-for-production-use-012345")
 if not DEBUG and SECRET_KEY == JWT_SIGNING_KEY:
     raise ImproperlyConfigured("JWT_SIGNING_KEY must differ from DJANGO_SECRET_KEY.")
+# Previous secret keys, still accepted (never used to sign) during a routine rotation:
+# https://docs.djangoproject.com/en/5.2/ref/settings/#secret-key-fallbacks (docs/emergency.md)
+SECRET_KEY_FALLBACKS = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])
 
 ALLOWED_HOSTS = env.list(
     "DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"] if DEBUG else []

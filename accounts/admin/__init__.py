@@ -4,6 +4,6 @@ Nothing here revokes by itself: every action calls accounts.services.revocation 
 the operator as actor. No page shows a session key, session data or a raw token.
 """
 
-from accounts.admin import credentials, events, tokens, users
+from accounts.admin import credentials, emergency, events, tokens, users
 
-__all__ = ["credentials", "events", "tokens", "users"]
+__all__ = ["credentials", "emergency", "events", "tokens", "users"]

@@ -12,7 +12,7 @@ from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.utils import datetime_from_epoch, datetime_to_epoch
 
 from accounts.conf import accounts_settings
-from accounts.models import FamilyToken, SignInFamily
+from accounts.models import FamilyToken, GlobalCutoff, SignInFamily
 from accounts.privacy import stored_ip, stored_user_agent
 from accounts.services import revocation, signins
 from accounts.signals import KIND_TOKEN
@@ -71,7 +71,7 @@ def family_rotate(*, raw_refresh: str) -> TokenPair:
         )
         family = _family_of(outstanding, token)
         family = SignInFamily.objects.select_for_update().get(pk=family.pk)
-        if family.revoked_at is not None or not family.user.is_active:
+        if family.revoked_at is not None or not family.user.is_active or _before_global_cutoff(family):
             raise FamilyError("Token is blacklisted")
         if not revocation.refresh_token_consume(outstanding):
             reused_family = family
@@ -98,7 +98,7 @@ def refresh_check(*, raw_refresh: str) -> SignInFamily:
         .first()
     )
     family = _family_of(outstanding, token)
-    if not family.is_active:
+    if not family.is_active or _before_global_cutoff(family):
         raise FamilyError("Token is blacklisted")
     return family
 
@@ -112,6 +112,12 @@ def family_of_refresh(*, raw_refresh: str) -> SignInFamily:
         .first()
     )
     return _family_of(outstanding, token)
+
+
+def _before_global_cutoff(family: SignInFamily) -> bool:
+    """Whether the emergency switch was used after this sign-in started (asked of the database:
+    refreshing is rare, and the emergency sweep may not have reached the family yet)."""
+    return GlobalCutoff.objects.filter(not_before__gt=family.created_at).exists()
 
 
 def _decode_refresh(raw_refresh: str) -> RefreshToken:

@@ -7,6 +7,7 @@ tokens within the poll interval (see revocation_state).
 
 import uuid
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 from importlib import import_module
 from typing import Any
 
@@ -15,12 +16,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.cache import caches
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts import selectors
-from accounts.models import AccessCutoff, RevocationEvent, Session, SignInFamily
+from accounts.models import AccessCutoff, GlobalCutoff, RevocationEvent, Session, SignInFamily
 from accounts.privacy import stored_ip
 from accounts.services import notifications
 from accounts.services.revocation_state import bump_generation
@@ -36,6 +37,13 @@ Action = RevocationEvent.Action
 
 # What one revocation ended: (model class, kind, public id) per credential, for credential_revoked.
 Revoked = list[tuple[type, str, str]]
+
+# The emergency switch revokes credentials in transactions of this many rows each.
+EMERGENCY_BATCH_SIZE = 500
+# ...except those issued this shortly before the cutoff, revoked in the cutoff's own transaction:
+# the checks refuse by whole second (the cutoff's own second is left to this sweep), and a
+# browser sign-in is stamped when its login request ends, a moment after its row was created.
+EMERGENCY_RECENT = timedelta(minutes=1)
 
 
 @transaction.atomic
@@ -250,6 +258,106 @@ def _active_credentials(
     return sessions.order_by("created_at"), families.order_by("created_at")
 
 
+def credentials_revoke_issued_before(
+    *,
+    before: datetime,
+    actor: Any = None,
+    reason: str = "",
+    ip: str | None = None,
+    batch_size: int = EMERGENCY_BATCH_SIZE,
+) -> RevocationEvent:
+    """The emergency switch: revoke every credential issued before `before`, for all users.
+
+    A first short transaction records a GlobalCutoff and bumps the generation: from its
+    commit every server refuses browser sessions signed in, and access and refresh tokens
+    of API sign-ins started, before the cutoff's second. Then every active session and
+    sign-in created before `before` is revoked, `batch_size` per transaction, so memory
+    and lock time stay bounded on any table size. One EMERGENCY event counts them all.
+    Raise ValueError for a naive or future time.
+    """
+    if timezone.is_naive(before):
+        raise ValueError("The time must include a time zone.")
+    if before > timezone.now():
+        raise ValueError(
+            f"The time {before.isoformat()} is in the future: only credentials already issued can be revoked."
+        )
+    if not getattr(actor, "is_authenticated", False):
+        actor = None
+    reason = reason[:200]
+    announce = {"actor": actor, "reason": reason, "ip": ip}
+    recent = before - EMERGENCY_RECENT
+    with transaction.atomic():
+        GlobalCutoff.objects.create(not_before=before, actor=actor, reason=reason)
+        bump_generation()
+        count = _sweep_sessions(since=recent, until=before, batch_size=batch_size, **announce)
+        count += _sweep_families(since=recent, until=before, batch_size=batch_size, **announce)
+    count += _sweep_sessions(since=None, until=recent, batch_size=batch_size, **announce)
+    count += _sweep_families(since=None, until=recent, batch_size=batch_size, **announce)
+    with transaction.atomic():
+        return _record(action=Action.EMERGENCY, user=None, target="", revoked=[], count=count, **announce)
+
+
+def credentials_issued_before_count(*, before: datetime) -> tuple[int, int]:
+    """Return how many active browser sessions and API sign-ins were created before `before`."""
+    return _active_sessions(before).count(), _active_families(before).count()
+
+
+def _active_sessions(until: datetime) -> QuerySet[Session]:
+    return Session.objects.filter(created_at__lt=until, expire_date__gt=timezone.now())
+
+
+def _active_families(until: datetime) -> QuerySet[SignInFamily]:
+    return SignInFamily.objects.filter(
+        created_at__lt=until, revoked_at__isnull=True, refresh_expires_at__gt=timezone.now()
+    )
+
+
+def _batches(qs: QuerySet, *, since: datetime | None, batch_size: int, fields: tuple[str, ...]):
+    """Yield rows of `qs` in (created_at, pk) order, `batch_size` at a time, resuming after the last."""
+    if since is not None:
+        qs = qs.filter(created_at__gte=since)
+    last = None
+    while True:
+        page = (
+            qs
+            if last is None
+            else qs.filter(Q(created_at__gt=last[0]) | Q(created_at=last[0], pk__gt=last[1]))
+        )
+        rows = list(page.order_by("created_at", "pk").values_list("created_at", "pk", *fields)[:batch_size])
+        if not rows:
+            return
+        last = rows[-1]
+        yield rows
+
+
+def _sweep_sessions(*, since: datetime | None, until: datetime, batch_size: int, **announce: Any) -> int:
+    count = 0
+    for rows in _batches(
+        _active_sessions(until), since=since, batch_size=batch_size, fields=("public_id", "user_id")
+    ):
+        owners = _owners({str(public_id): user_id for _, _, public_id, user_id in rows})
+        with transaction.atomic():  # a savepoint inside the cutoff's transaction
+            revoked = _delete_sessions(Session.objects.filter(pk__in=[pk for _, pk, _, _ in rows]))
+            # Anonymous sessions (nobody signed in) go too, but they are no one's credential.
+            revoked = [r for r in revoked if owners.get(r[2]) is not None]
+            _announce(revoked, owners, **announce)
+        count += len(revoked)
+    return count
+
+
+def _sweep_families(*, since: datetime | None, until: datetime, batch_size: int, **announce: Any) -> int:
+    count = 0
+    for rows in _batches(_active_families(until), since=since, batch_size=batch_size, fields=("user_id",)):
+        owners = _owners({str(pk): user_id for _, pk, user_id in rows})
+        with transaction.atomic():  # a savepoint inside the cutoff's transaction
+            revoked = _revoke_families(
+                SignInFamily.objects.filter(pk__in=[pk for _, pk, _ in rows]), reason=announce["reason"]
+            )
+            _announce(revoked, owners, **announce)
+        count += len(revoked)
+    return count
+
+
 def refresh_token_consume(token: OutstandingToken) -> bool:
     """Blacklist a refresh token being rotated; False when it was already used.
 
@@ -292,14 +400,46 @@ def _delete_sessions(sessions: QuerySet[Session]) -> Revoked:
     return [(Session, KIND_SESSION, str(public_id)) for _, public_id in rows]
 
 
+def _owners(user_ids: dict[str, Any]) -> dict[str, Any]:
+    """Map credential ids to their owners' user instances (None for an anonymous session)."""
+    users = get_user_model()._default_manager.in_bulk({u for u in user_ids.values() if u is not None})
+    return {credential_id: users.get(user_id) for credential_id, user_id in user_ids.items()}
+
+
+def _announce(revoked: Revoked, owners: dict[str, Any], *, actor: Any, reason: str, ip: str | None) -> None:
+    """Send credential_revoked after commit for credentials of several users (the emergency sweep)."""
+    for sender, kind, credential_id in revoked:
+        send_after_commit(
+            credential_revoked,
+            sender=sender,
+            kind=kind,
+            user=owners.get(credential_id),
+            credential_id=credential_id,
+            reason=reason,
+            actor=actor,
+            ip=stored_ip(ip),
+        )
+
+
 def _session_store_class() -> type[SessionBase]:
     return import_module(settings.SESSION_ENGINE).SessionStore
 
 
 def _record(
-    *, action: str, user: Any, target: str, revoked: Revoked, actor: Any, reason: str, ip: str | None
+    *,
+    action: str,
+    user: Any,
+    target: str,
+    revoked: Revoked,
+    actor: Any,
+    reason: str,
+    ip: str | None,
+    count: int | None = None,
 ) -> RevocationEvent:
-    """Bump the generation, write the audit event, and announce each credential after commit."""
+    """Bump the generation, write the audit event, and announce each credential after commit.
+
+    `count` overrides len(revoked) when the credentials were announced batch by batch.
+    """
     bump_generation()
     if not getattr(actor, "is_authenticated", False):
         actor = None
@@ -309,7 +449,7 @@ def _record(
         action=action,
         user_id=getattr(user, "pk", None),
         target=target,
-        count=len(revoked),
+        count=len(revoked) if count is None else count,
         actor_id=getattr(actor, "pk", None),
         reason=reason[:200],
         ip=stored_ip(ip),
