@@ -16,7 +16,7 @@ valid for the rest of their lifetime. After a bulk update, call
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.signals import user_logged_in
+from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.db.models.signals import post_save, pre_save
 
 from accounts.audit import current_actor_and_ip, current_request
@@ -83,6 +83,12 @@ def record_session_sign_in(sender: Any, request: Any, user: Any, **kwargs: Any) 
         signins.session_signed_in(request=request, user=user)
 
 
+def record_session_sign_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    """user_logged_out: the browser session is about to end (site or admin sign-out)."""
+    if request is not None:
+        signins.session_signed_out(request=request, user=user)
+
+
 def connect() -> None:
     user_model = get_user_model()
     pre_save.connect(
@@ -92,3 +98,4 @@ def connect() -> None:
         revoke_on_credential_change, sender=user_model, dispatch_uid="accounts.credential_change.post"
     )
     user_logged_in.connect(record_session_sign_in, dispatch_uid="accounts.session_sign_in")
+    user_logged_out.connect(record_session_sign_out, dispatch_uid="accounts.session_sign_out")

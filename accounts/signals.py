@@ -5,6 +5,9 @@ transaction that created or revoked it commits: a receiver sees the committed st
 is never told about a change that was rolled back. A receiver that raises is logged and
 does not affect the sign-in or the revocation, nor the other receivers.
 
+`credential_revoked` is also sent when the owner signs out of the site or admin (Django's
+logout(): reason "signed out"). Nothing is sent when a credential simply expires or is purged.
+
 Arguments (all keyword):
 
 - `sender`: the model class of the credential (`accounts.models.Session` or

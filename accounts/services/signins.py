@@ -22,10 +22,12 @@ from accounts.models import KnownDevice, Session, SignInFamily
 from accounts.privacy import network_of, stored_ip
 from accounts.request_meta import client_ip, user_agent
 from accounts.services import notifications, revocation
-from accounts.signals import KIND_SESSION, credential_created, send_after_commit
+from accounts.signals import KIND_SESSION, credential_created, credential_revoked, send_after_commit
 from accounts.user_agents import device_family
 
 logger = logging.getLogger(__name__)
+
+SIGNED_OUT_REASON = "signed out"
 
 
 def signin_recorded(
@@ -76,6 +78,31 @@ def session_signed_in(*, request: HttpRequest, user: Any) -> None:
         ip=client_ip(request),
         user_agent=user_agent(request),
         request=request,
+    )
+
+
+def session_signed_out(*, request: HttpRequest, user: Any) -> None:
+    """django.contrib.auth.logout() is about to flush the session: announce its end.
+
+    Signing out is the owner ending their own credential, not a revocation: no audit event
+    and no generation bump (the session row goes; nothing else needs telling).
+    """
+    session = getattr(request, "session", None)
+    key = getattr(session, "session_key", None)
+    if not key or user is None:
+        return
+    public_id = Session.objects.filter(session_key=key).values_list("public_id", flat=True).first()
+    if public_id is None:
+        return
+    send_after_commit(
+        credential_revoked,
+        sender=Session,
+        kind=KIND_SESSION,
+        user=user,
+        credential_id=str(public_id),
+        reason=SIGNED_OUT_REASON,
+        actor=user,
+        ip=stored_ip(client_ip(request)),
     )
 
 

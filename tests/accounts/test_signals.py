@@ -15,7 +15,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts.models import Session, SignInFamily
+from accounts.models import RevocationEvent, Session, SignInFamily
 from accounts.services import revocation
 from accounts.services.families import FamilyError, family_rotate
 from accounts.signals import KIND_SESSION, KIND_TOKEN, credential_created, credential_revoked
@@ -128,6 +128,32 @@ def test_revoking_a_session_from_the_sessions_page(user: Any, revoked: Receiver,
             "ip": "127.0.0.1",
         }
     ]
+
+
+def test_signing_out_announces_the_end_of_the_session(user: Any, revoked: Receiver, committed: Any) -> None:
+    browser = signed_in()
+    target = public_id_of(browser)
+    with committed():
+        assert browser.post("/accounts/logout/").status_code == 302
+    assert revoked.calls == [
+        {
+            "sender": Session,
+            "kind": KIND_SESSION,
+            "user": user,
+            "credential_id": target,
+            "reason": "signed out",
+            "actor": user,
+            "ip": "127.0.0.1",
+        }
+    ]
+    assert not Session.objects.filter(public_id=target).exists()
+    assert not RevocationEvent.objects.exists()  # signing out is not a revocation
+
+
+def test_signing_out_without_a_session_announces_nothing(db: Any, revoked: Receiver, committed: Any) -> None:
+    with committed():
+        assert Client().post("/accounts/logout/").status_code == 302
+    assert revoked.calls == []
 
 
 @pytest.mark.project  # DELETE /api/me/sessions/{id}/
