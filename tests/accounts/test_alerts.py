@@ -139,6 +139,14 @@ class TestNewDeviceAlerts:
         site_sign_in(CHROME_WINDOWS, HOME)  # now known
         assert len(sent()) == 1
 
+    def test_with_ip_truncation_the_email_shows_only_the_network(self, alice: Any, settings: Any) -> None:
+        settings.ACCOUNTS = {**settings.ACCOUNTS, "TRUNCATE_IP_ADDRESSES": True}
+        site_sign_in(FIREFOX_121, HOME)
+        api_sign_in(FIREFOX_121, CAFE)
+        [email] = sent()
+        assert "IP address: 203.0.113.0" in email.body
+        assert CAFE not in email.body
+
     def test_a_new_network_through_the_api_sends_one_email(self, alice: Any) -> None:
         site_sign_in(FIREFOX_121, HOME)
         tokens = api_sign_in(FIREFOX_121, CAFE)
