@@ -21,8 +21,8 @@ from rest_framework.test import APIClient
 from accounts.models import KnownDevice, Session, SignInFamily
 from accounts.services import notifications
 from accounts.user_agents import describe
-from tests.accounts.concurrent import concurrently
 from tests.accounts.email_backends import BlockingBackend
+from tests.concurrent import concurrently
 from tests.factories import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from accounts.models import RevocationEvent, Session, SignInFamily
 from accounts.services.revocation import CAP_REASON
 from accounts.signals import credential_revoked
-from tests.accounts.concurrent import concurrently
+from tests.concurrent import concurrently
 from tests.conftest import BROWSER_UA
 from tests.factories import PASSWORD, make_family, make_user
 

@@ -18,6 +18,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
 from accounts.models import SignInFamily
 from tests.api.conftest import API_UA, claims, pair, refresh
+from tests.concurrent import concurrently
 from tests.factories import make_user
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,32 +28,7 @@ ROUNDS = 3
 
 def _race(raw_refresh: str, threads: int = THREADS) -> list[int]:
     """Fire `threads` refreshes of one token at once, each thread on its own DB connection."""
-    barrier = threading.Barrier(threads)
-    statuses: list[int] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-
-    def one() -> None:
-        try:
-            client = APIClient(HTTP_USER_AGENT=API_UA)
-            barrier.wait(timeout=30)
-            status = refresh(client, raw_refresh).status_code
-            with lock:
-                statuses.append(status)
-        except BaseException as e:  # noqa: BLE001 - reported by the main thread below
-            with lock:
-                errors.append(e)
-        finally:
-            connections.close_all()  # this thread's own connection
-
-    workers = [threading.Thread(target=one) for _ in range(threads)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(timeout=60)
-    assert not errors, errors
-    assert len(statuses) == threads
-    return statuses
+    return concurrently(lambda: refresh(APIClient(HTTP_USER_AGENT=API_UA), raw_refresh).status_code, threads)
 
 
 def _assert_one_winner(statuses: list[int], raw_refresh: str) -> None:
