@@ -197,7 +197,7 @@ def user_sign_out_others(
 CAP_REASON = "credential cap reached"
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # part of the sign-in's transaction: no savepoint of its own
 def user_credentials_cap(
     *,
     user: Any,

@@ -12,7 +12,7 @@ With NEW_DEVICE_ALERTS off nothing is recorded.
 import logging
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -110,15 +110,20 @@ def known_device_seen(*, user: Any, device: str, network: str) -> bool:
     """Record that the user signed in from this device and network; True if it is a new pair
     for a user who already had others (what deserves an alert).
 
-    Race-safe: get_or_create retries the read when a concurrent sign-in inserted the same
-    pair first (the unique constraint on user, device, network).
+    A known pair costs one UPDATE. Race-safe: when a concurrent sign-in inserts the same new
+    pair first, the unique constraint on (user, device, network) refuses the second insert
+    (inside its own savepoint) and that sign-in counts the pair as known.
     """
     now = timezone.now()
-    known, created = KnownDevice.objects.get_or_create(
-        user=user, device=device, network=network, defaults={"first_seen": now, "last_seen": now}
-    )
-    if not created:
-        KnownDevice.objects.filter(pk=known.pk).update(last_seen=now)
+    pair = KnownDevice.objects.filter(user=user, device=device, network=network)
+    if pair.update(last_seen=now):
+        return False
+    try:
+        with transaction.atomic():
+            known = KnownDevice.objects.create(
+                user=user, device=device, network=network, first_seen=now, last_seen=now
+            )
+    except IntegrityError:
         return False
     return KnownDevice.objects.filter(user=user).exclude(pk=known.pk).exists()
 

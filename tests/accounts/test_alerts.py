@@ -105,6 +105,7 @@ class TestNewDeviceAlerts:
         assert sent() == []
         assert known(Session.objects.get().user) == {("Firefox on Linux", "198.51.100.0/24")}
 
+    @pytest.mark.project  # signs in or revokes through /api/
     def test_same_device_and_network_sends_nothing_even_after_a_browser_update(self, alice: Any) -> None:
         site_sign_in(FIREFOX_121, HOME)
         first_seen = KnownDevice.objects.get(user=alice).last_seen
@@ -139,14 +140,16 @@ class TestNewDeviceAlerts:
         site_sign_in(CHROME_WINDOWS, HOME)  # now known
         assert len(sent()) == 1
 
+    @pytest.mark.project  # signs in or revokes through /api/
     def test_with_ip_truncation_the_email_shows_only_the_network(self, alice: Any, settings: Any) -> None:
-        settings.ACCOUNTS = {**settings.ACCOUNTS, "TRUNCATE_IP_ADDRESSES": True}
+        settings.ACCOUNTS = {**getattr(settings, "ACCOUNTS", {}), "TRUNCATE_IP_ADDRESSES": True}
         site_sign_in(FIREFOX_121, HOME)
         api_sign_in(FIREFOX_121, CAFE)
         [email] = sent()
         assert "IP address: 203.0.113.0" in email.body
         assert CAFE not in email.body
 
+    @pytest.mark.project  # signs in or revokes through /api/
     def test_a_new_network_through_the_api_sends_one_email(self, alice: Any) -> None:
         site_sign_in(FIREFOX_121, HOME)
         tokens = api_sign_in(FIREFOX_121, CAFE)
@@ -171,6 +174,7 @@ class TestNewDeviceAlerts:
         assert email.to == ["erin@example.com"]
         assert "Device: Chrome 120 on Windows 10" in email.body and f"IP address: {CAFE}" in email.body
 
+    @pytest.mark.project  # signs in or revokes through /api/
     def test_an_unknown_user_agent_is_not_copied_into_the_email(self, alice: Any) -> None:
         site_sign_in(FIREFOX_121, HOME)
         api_sign_in("Your account is locked: call +1 555 0100 or see https://evil.example", HOME)
@@ -209,16 +213,18 @@ class TestNewDeviceAlerts:
             ("Firefox on Linux", "2001:db8:2::/48"),
         }
 
+    @pytest.mark.project  # signs in or revokes through /api/
     def test_site_url_makes_the_link(self, alice: Any, settings: Any) -> None:
-        settings.ACCOUNTS = {**settings.ACCOUNTS, "SITE_URL": "https://auth.example.com/"}
+        settings.ACCOUNTS = {**getattr(settings, "ACCOUNTS", {}), "SITE_URL": "https://auth.example.com/"}
         site_sign_in(FIREFOX_121, HOME)
         api_sign_in(CHROME_WINDOWS, CAFE)
         [email] = sent()
         assert "https://auth.example.com/accounts/sessions/" in email.body
         assert "testserver" not in email.body
 
+    @pytest.mark.project  # signs in or revokes through /api/
     def test_alerts_off_send_and_record_nothing(self, alice: Any, settings: Any) -> None:
-        settings.ACCOUNTS = {**settings.ACCOUNTS, "NEW_DEVICE_ALERTS": False}
+        settings.ACCOUNTS = {**getattr(settings, "ACCOUNTS", {}), "NEW_DEVICE_ALERTS": False}
         site_sign_in(FIREFOX_121, HOME)
         site_sign_in(CHROME_WINDOWS, CAFE)
         api_sign_in(CHROME_WINDOWS, "192.0.2.1")
@@ -275,6 +281,7 @@ class TestRevocationAlerts:
         assert SESSIONS_URL in email.body
         assert_no_secret(email.body, stolen_key, kept_key)
 
+    @pytest.mark.project  # signs in or revokes through /api/
     def test_sign_out_everywhere_in_the_admin_sends_one_email_naming_both_kinds(self, alice: Any) -> None:
         browsers = [site_sign_in(FIREFOX_121, HOME) for _ in range(2)]
         tokens = api_sign_in(FIREFOX_121, HOME)
@@ -289,6 +296,7 @@ class TestRevocationAlerts:
         assert "Reason: none given" in email.body
         assert_no_secret(email.body, tokens["access"], tokens["refresh"])
 
+    @pytest.mark.project  # signs in or revokes through /api/
     def test_an_operator_changing_the_password_in_the_admin_emails_the_user(self, alice: Any) -> None:
         browser = site_sign_in(FIREFOX_121, HOME)
         api_sign_in(FIREFOX_121, HOME)
@@ -330,7 +338,7 @@ class TestRevocationAlerts:
         assert sent() == []
 
     def test_revocation_alerts_off_send_nothing(self, alice: Any, settings: Any) -> None:
-        settings.ACCOUNTS = {**settings.ACCOUNTS, "REVOCATION_ALERTS": False}
+        settings.ACCOUNTS = {**getattr(settings, "ACCOUNTS", {}), "REVOCATION_ALERTS": False}
         site_sign_in(FIREFOX_121, HOME)
         operator = operator_client()
         assert operator.post(f"/admin/auth/user/{alice.pk}/sign-out-everywhere/").status_code == 302
@@ -339,6 +347,7 @@ class TestRevocationAlerts:
 
 
 class TestSendingNeverHurtsTheSignIn:
+    @pytest.mark.project  # signs in or revokes through /api/
     def test_a_failing_mail_server_is_logged_and_the_sign_ins_succeed(
         self, alice: Any, settings: Any, caplog: Any
     ) -> None:
@@ -359,6 +368,7 @@ class TestSendingNeverHurtsTheSignIn:
             assert isinstance(record.exc_info[1], ConnectionRefusedError)
             assert_no_secret(caplog.text, tokens["access"], tokens["refresh"], session_key(browser))
 
+    @pytest.mark.project  # signs in or revokes through /api/
     def test_a_hanging_mail_server_does_not_hold_the_response(self, alice: Any, settings: Any) -> None:
         BlockingBackend.reset()
         settings.EMAIL_BACKEND = "tests.accounts.email_backends.BlockingBackend"
@@ -381,7 +391,7 @@ class TestSendingNeverHurtsTheSignIn:
 
 class TestSessionsLink:
     def test_site_url_wins_over_the_request(self, settings: Any, rf: Any) -> None:
-        settings.ACCOUNTS = {**settings.ACCOUNTS, "SITE_URL": "https://auth.example.com"}
+        settings.ACCOUNTS = {**getattr(settings, "ACCOUNTS", {}), "SITE_URL": "https://auth.example.com"}
         assert notifications.sessions_url(rf.get("/")) == "https://auth.example.com/accounts/sessions/"
 
     def test_without_site_url_or_request_it_is_the_path(self) -> None:

@@ -46,7 +46,9 @@ def revoked_seen() -> Any:
 
 
 def cap(limit: int) -> override_settings:
-    return override_settings(ACCOUNTS={**settings.ACCOUNTS, "MAX_CREDENTIALS_PER_USER": limit})
+    return override_settings(
+        ACCOUNTS={**getattr(settings, "ACCOUNTS", {}), "MAX_CREDENTIALS_PER_USER": limit}
+    )
 
 
 class Browser:
@@ -100,6 +102,7 @@ def active_count(user: Any) -> int:
     )
 
 
+@pytest.mark.project  # signs in or revokes through /api/
 def test_passing_the_cap_revokes_the_oldest_credential_of_either_kind(
     alice: Any, revoked_seen: list[dict[str, Any]]
 ) -> None:
@@ -127,6 +130,7 @@ def test_passing_the_cap_revokes_the_oldest_credential_of_either_kind(
     assert all(s["user"] == alice for s in revoked_seen)
 
 
+@pytest.mark.project  # signs in or revokes through /api/
 def test_the_credential_just_created_is_never_the_one_revoked(alice: Any) -> None:
     with cap(1):
         browser = Browser()
@@ -140,6 +144,7 @@ def test_the_credential_just_created_is_never_the_one_revoked(alice: Any) -> Non
     assert RevocationEvent.objects.filter(action=RevocationEvent.Action.CAP).count() == 2
 
 
+@pytest.mark.project  # signs in or revokes through /api/
 def test_a_lowered_cap_revokes_every_credential_beyond_it_in_one_event(
     alice: Any, revoked_seen: list[dict[str, Any]]
 ) -> None:
@@ -156,6 +161,7 @@ def test_a_lowered_cap_revokes_every_credential_beyond_it_in_one_event(
     assert active_count(alice) == 2
 
 
+@pytest.mark.project  # signs in or revokes through /api/
 def test_another_users_credentials_do_not_count(alice: Any) -> None:
     make_user("bob")
     with cap(2):
@@ -165,8 +171,9 @@ def test_another_users_credentials_do_not_count(alice: Any) -> None:
     assert not RevocationEvent.objects.exists()
 
 
+@pytest.mark.project  # signs in or revokes through /api/
 def test_the_default_cap_is_100(alice: Any) -> None:
-    assert settings.ACCOUNTS.get("MAX_CREDENTIALS_PER_USER", 100) == 100
+    assert getattr(settings, "ACCOUNTS", {}).get("MAX_CREDENTIALS_PER_USER", 100) == 100
     families = [make_family(alice).family for _ in range(100)]
     assert not RevocationEvent.objects.exists()
     newest = Api()

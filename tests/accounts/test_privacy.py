@@ -28,7 +28,7 @@ def _fast_hashing(settings: Any) -> None:
 
 
 def configure(settings: Any, **accounts: Any) -> None:
-    settings.ACCOUNTS = {**django_settings.ACCOUNTS, **accounts}
+    settings.ACCOUNTS = {**getattr(django_settings, "ACCOUNTS", {}), **accounts}
 
 
 def site_sign_in(client: Client, username: str = "alice", password: str = PASSWORD) -> Any:
@@ -82,6 +82,7 @@ class TestStoredIp:
         assert browser.get("/accounts/sessions/", **headers).status_code == 200
         assert session_of(browser).ip == stored
 
+    @pytest.mark.project  # signs in or revokes through /api/
     def test_api_sign_in_family(
         self, settings: Any, truncate: bool, proxies: int, headers: Any, stored: str
     ) -> None:
@@ -94,6 +95,7 @@ class TestStoredIp:
         listed = api.get("/api/me/sessions/", HTTP_AUTHORIZATION=f"Bearer {response.json()['access']}").json()
         assert [c["ip"] for c in listed] == [stored]
 
+    @pytest.mark.project  # signs in or revokes through /api/
     def test_revocation_event(
         self, settings: Any, truncate: bool, proxies: int, headers: Any, stored: str
     ) -> None:
@@ -121,6 +123,7 @@ def test_site_revocation_event_is_truncated(settings: Any) -> None:
     assert browser.get("/accounts/sessions/").status_code == 302  # signed out: to the login page
 
 
+@pytest.mark.project  # signs in or revokes through /api/
 def test_sign_in_throttle_counts_each_exact_ip_with_truncation_on(settings: Any) -> None:
     """Truncation changes what is stored, not what is counted: a neighbour in the same /24 is not blocked."""
     configure(settings, TRUNCATE_IP_ADDRESSES=True, LOGIN_FAILURES_PER_IP=3)
@@ -145,6 +148,7 @@ def test_sign_in_throttle_counts_each_exact_ip_with_truncation_on(settings: Any)
     ],
     ids=["full", "parsed", "unparseable-full", "unparseable-parsed"],
 )
+@pytest.mark.project  # signs in or revokes through /api/
 def test_stored_user_agent_and_device_shown(
     settings: Any, parsed_only: bool, raw: str, stored: str, device: str
 ) -> None:
@@ -187,6 +191,7 @@ def test_admin_search_by_exact_ip_finds_truncated_rows(settings: Any) -> None:
     assert public_id not in admin.get("/admin/accounts/session/", {"q": "198.51.100.7"}).content.decode()
 
 
+@pytest.mark.project  # signs in or revokes through /api/
 def test_erasing_a_user_leaves_only_unlinked_rows(settings: Any) -> None:
     """docs/privacy.md "Erase": sign out everywhere, delete the user; what remains is unlinked."""
     configure(settings, TRUNCATE_IP_ADDRESSES=True)

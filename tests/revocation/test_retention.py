@@ -32,7 +32,7 @@ ACCESS = timedelta(seconds=300)  # JWT_ACCESS_TOKEN_LIFETIME default
 
 
 def configure(settings: Any, **accounts: Any) -> None:
-    settings.ACCOUNTS = {**django_settings.ACCOUNTS, **accounts}
+    settings.ACCOUNTS = {**getattr(django_settings, "ACCOUNTS", {}), **accounts}
 
 
 def purge(*args: str) -> str:
