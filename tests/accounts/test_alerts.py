@@ -183,6 +183,7 @@ class TestNewDeviceAlerts:
         assert "evil.example" not in email.body and "555" not in email.body
         assert ("Other on Other", "198.51.100.0/24") in known(alice)
 
+    @pytest.mark.project  # signs in through /api/
     @pytest.mark.services
     def test_simultaneous_sign_ins_from_one_new_device_send_one_email(
         self, alice: Any, settings: Any, caplog: Any

@@ -192,6 +192,7 @@ def test_cap_zero_means_no_limit(alice: Any) -> None:
     assert not RevocationEvent.objects.exists()
 
 
+@pytest.mark.project  # signs in through /api/
 @pytest.mark.services
 def test_simultaneous_sign_ins_over_the_cap_end_exactly_at_it(
     alice: Any, revoked_seen: list[dict[str, Any]]
