@@ -8,6 +8,6 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from accounts import receivers
+        from accounts import checks, receivers  # noqa: F401 - checks registers itself
 
         receivers.connect()
