@@ -1,8 +1,9 @@
 """The only code that revokes credentials: browser sessions, API sign-in families, whole users.
 
-Every function runs in one transaction, writes a RevocationEvent, and bumps the
-revocation generation so every app server stops accepting the revoked access
-tokens within the poll interval (see revocation_state).
+Every function runs in one transaction (the emergency switch: a first one for the cutoff,
+then one per batch), writes a RevocationEvent, bumps the revocation generation so every
+app server stops accepting the revoked access tokens within the poll interval (see
+revocation_state), and sends credential_revoked per credential after commit.
 """
 
 import uuid
